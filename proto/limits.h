@@ -1,0 +1,88 @@
+/*
+ * Every limit cdht enforces, with the reason it exists and what it costs. Decoders check a
+ * declared length against these before allocating or buffering; node/ and tools/ use the same
+ * names. Relations between limits are checked at compile time at the bottom of this file.
+ */
+#ifndef CDHT_LIMITS_H
+#define CDHT_LIMITS_H
+
+#include <assert.h>
+#include <stdint.h>
+
+/* SHA-256, Ed25519 and base64 sizes the formats are built from (not tunable). */
+#define HASH_SIZE 32u
+#define KEY_PUBLIC_SIZE 32u
+#define KEY_SECRET_SIZE 64u /* libsodium's seed || public key form */
+#define KEY_SEED_SIZE 32u
+#define SIG_SIZE 64u
+
+/* One leaf is one encoded Commit. A bulk commit of 1,000 people is about 100 KiB; 1 MiB leaves
+ * room for ten times that while keeping the decode buffer of one leaf small. */
+#define LEAF_SIZE_MAX (1024u * 1024u)
+
+/* Changes in one Commit: bounds the work of merging one leaf (one SQLite statement each). */
+#define COMMIT_CHANGES_MAX 10000u
+/* Cells in one Change: more than any replicated table has columns. */
+#define CHANGE_CELLS_MAX 64u
+/* Table and column names are short identifiers. */
+#define NAME_IDENT_SIZE_MAX 64u
+/* A primary key is an id or a code, never a payload. */
+#define PK_SIZE_MAX 128u
+/* A text cell: a person's name, a comment. Bounds one cell, not a row. */
+#define VALUE_TEXT_SIZE_MAX (16u * 1024u)
+
+/* A Merkle tree of at most 2^63 leaves has proofs of at most 63 hashes; 64 bounds the
+ * buffers of every proof and of the compact range ("frontier") of right-edge subtrees. */
+#define MERKLE_PROOF_HASHES_MAX 64u
+#define MERKLE_FRONTIER_HASHES_MAX 64u
+
+/* A checkpoint note: origin line, size, root, a few signature lines. C2SP does not bound it;
+ * we do, because it is read from bundles and peers. */
+#define NOTE_SIZE_MAX 4096u
+#define NOTE_ORIGIN_SIZE_MAX 256u
+#define NOTE_SIGNATURES_MAX 16u /* signature lines read from one note; more is refused */
+
+/* Bundles are read as a stream, so memory does not grow with the file; these bound the time
+ * and disk an import can be made to spend before it is refused. */
+#define BUNDLE_INFLATED_SIZE_MAX (4ull * 1024u * 1024u * 1024u) /* decompressed body bytes */
+#define BUNDLE_RECORD_SIZE_MAX (LEAF_SIZE_MAX + 64u)            /* one record's payload */
+#define BUNDLE_LOGS_MAX 100000u /* log sections in one bundle: a province has ~3,000 devices */
+/* zstd window accepted when decompressing (ZSTD_d_windowLogMax): 8 MiB, the zstd -3 window is
+ * far smaller. A larger window in a hostile frame is refused instead of allocated. */
+#define BUNDLE_ZSTD_WINDOW_LOG_MAX 23
+/* Compression level of bundles: zstd's default, the same as `zstd -3`. */
+#define BUNDLE_ZSTD_LEVEL 3
+
+/* Entries in a heads file: one per log a replica holds. */
+#define HEADS_ENTRIES_MAX BUNDLE_LOGS_MAX
+#define HEADS_FILE_SIZE_MAX (HEADS_ENTRIES_MAX * 128u)
+
+/* Leaves merged in one SQLite transaction when importing: bounds the WAL and the time one
+ * transaction holds the write lock, while amortising the fsync. */
+#define STORE_APPLY_BATCH_MAX 512u
+
+/* Passphrase files are read whole; a passphrase is not a document. */
+#define PASSPHRASE_SIZE_MAX 1024u
+
+/* A person's full name, in bytes after NFC normalisation. */
+#define PERSON_NAME_SIZE_MAX 256u
+/* A unit's display name. */
+#define UNIT_NAME_SIZE_MAX 256u
+/* A unit code: Decision 19/2025 codes are 2 or 5 digits; generated village codes are longer. */
+#define UNIT_CODE_SIZE_MAX 32u
+
+/* Hybrid logical clock (DESIGN.md section 4). */
+/* A received commit whose clock is more than this ahead of our wall clock is flagged as clock
+ * skew, and its clock is not adopted into ours (one laptop set to 2099 must not drag every
+ * replica's clock with it). Ten minutes tolerates unsynchronised but sane clocks. */
+#define HLC_AHEAD_FLAG_MS (10ll * 60 * 1000)
+/* A local write is refused when the wall clock is this far behind the replica's clock: the
+ * laptop's clock was reset (dead battery), and writing would misorder its own edits. */
+#define HLC_BEHIND_REFUSE_MS (60ll * 60 * 1000)
+
+static_assert(BUNDLE_RECORD_SIZE_MAX >= LEAF_SIZE_MAX, "a record holds a leaf");
+static_assert(BUNDLE_RECORD_SIZE_MAX >= NOTE_SIZE_MAX, "a record holds a checkpoint note");
+static_assert(LEAF_SIZE_MAX <= INT32_MAX, "protobuf-c and nanomsg sizes are int");
+static_assert(STORE_APPLY_BATCH_MAX > 0, "a batch applies at least one leaf");
+
+#endif
