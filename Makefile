@@ -25,7 +25,7 @@ WARN  := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wformat=2 -Wvla
 SAN   := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 GEN   := $(BUILD)/gen
 
-INCLUDES   = -Iproto -Inode -Itools -I$(GEN)
+INCLUDES   = -iquote proto -iquote node -iquote tools -iquote tests/support -I$(GEN)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(INCLUDES) $(WARN) $(OPT) \
@@ -37,7 +37,7 @@ TEST_LIBS  = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 LIB_SRCS  := $(wildcard proto/*.c node/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(GEN)/cdht.pb-c.o
 TOOL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/*.c))
-UNIT_SRCS := $(wildcard tests/unit/*.c tests/sim/*.c)
+UNIT_SRCS := $(wildcard tests/unit/*.c tests/sim/*.c tests/support/*.c)
 UNIT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS))
 FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_SECONDS ?= 30

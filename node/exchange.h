@@ -1,0 +1,46 @@
+/*
+ * Moving logs between replicas by file: heads (what a replica holds), bundle export (what the
+ * other side lacks) and bundle import. Import verifies the whole bundle first (signatures,
+ * Merkle roots, agreement with every leaf already held) and only then applies it, in
+ * transactions of at most STORE_APPLY_BATCH_MAX leaves: nothing unverified reaches a table,
+ * and a refused bundle leaves the replica exactly as it was.
+ */
+#ifndef CDHT_EXCHANGE_H
+#define CDHT_EXCHANGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "heads.h"
+
+struct replica;
+
+#define EXCHANGE_MSG_SIZE 256u
+
+struct exchange_report {
+    uint64_t logs;        /* log sections read or written */
+    uint64_t leaves;      /* leaves written, or new leaves applied */
+    uint64_t duplicates;  /* leaves already held (import) */
+    uint64_t skewed;      /* leaves whose clock is far ahead of ours (import) */
+    char msg[EXCHANGE_MSG_SIZE]; /* on error: what was wrong, naming log and index */
+};
+
+/* The heads of every log held, sorted by key. On ERR_OK *out is malloc'd (NULL when none). */
+err_code exchange_heads(struct replica *r, struct heads_entry **out, size_t *count) WARN_UNUSED;
+
+/* Writes a bundle of every signed leaf the holder of since lacks (all when since is NULL) to
+ * path, through a temporary file renamed into place. ERR_FORK when since shows a history that
+ * differs from ours. */
+err_code exchange_export(struct replica *r, const char *path, const struct heads_entry *since,
+                         size_t since_count, struct exchange_report *rep) WARN_UNUSED;
+
+/* Verifies, then applies, the bundle at path. */
+err_code exchange_import(struct replica *r, const char *path, struct exchange_report *rep)
+    WARN_UNUSED;
+
+/* Verifies the bundle against this replica without applying anything (pass one of import). */
+err_code exchange_verify(struct replica *r, const char *path, struct exchange_report *rep)
+    WARN_UNUSED;
+
+#endif

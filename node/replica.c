@@ -1,0 +1,597 @@
+/*
+ * Opening a replica home, and the local write path. A replica_txn collects changes as
+ * protobuf-c structs in an arena; replica_txn_commit() gives the commit its clock (above the
+ * replica's clock and above every register it overwrites, so a causally later edit always
+ * wins), encodes it once, appends it to this device's log, signs the new checkpoint and merges
+ * it, all in one SQLite transaction: either all of it is on disk or none of it.
+ */
+#include "replica.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cdht.pb-c.h"
+#include "diag.h"
+#include "domain.h"
+#include "hlc.h"
+#include "leaf.h"
+#include "merge.h"
+#include "merkle.h"
+#include "store.h"
+
+/* Arena chunks for one transaction's structs and copies; freed together. */
+#define REPLICA_ARENA_CHUNK (64u * 1024u)
+
+struct replica_arena_chunk {
+    struct replica_arena_chunk *next;
+    size_t used, cap;
+    max_align_t data[];
+};
+
+struct replica_txn {
+    struct replica *r;
+    struct replica_arena_chunk *arena; /* owned */
+    Cdht__Change **changes;            /* owned (realloc'd array) */
+    uint8_t *fresh;                    /* per change: 1 when no row can exist */
+    size_t n, cap;
+};
+
+static void *
+replica_alloc(struct replica_txn *t, size_t n)
+{
+    n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
+    struct replica_arena_chunk *c = t->arena;
+    if (c == NULL || c->cap - c->used < n) {
+        size_t cap = n > REPLICA_ARENA_CHUNK ? n : REPLICA_ARENA_CHUNK;
+        c = malloc(sizeof *c + cap);
+        if (c == NULL) {
+            return NULL;
+        }
+        c->next = t->arena;
+        c->used = 0;
+        c->cap = cap;
+        t->arena = c;
+    }
+    void *p = (uint8_t *)c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+static char *
+replica_strdup(struct replica_txn *t, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *p = replica_alloc(t, n);
+    if (p != NULL) {
+        memcpy(p, s, n);
+    }
+    return p;
+}
+
+static int
+replica_path(char *out, size_t cap, const char *home, const char *file)
+{
+    int n = snprintf(out, cap, "%s/%s", home, file);
+    return n > 0 && (size_t)n < cap;
+}
+
+static err_code
+replica_lock(struct replica *r)
+{
+    char path[REPLICA_PATH_MAX];
+    if (!replica_path(path, sizeof path, r->home, REPLICA_LOCK_FILE)) {
+        return ERR_INVAL;
+    }
+    r->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (r->lock_fd < 0) {
+        return err_from_errno(errno);
+    }
+    /* Bounded wait: poll a non-blocking lock rather than block forever behind a hung writer. */
+    for (int waited = 0; waited <= REPLICA_LOCK_WAIT_MS; waited += 50) {
+        if (flock(r->lock_fd, LOCK_EX | LOCK_NB) == 0) {
+            return ERR_OK;
+        }
+        if (errno != EWOULDBLOCK) {
+            return err_from_errno(errno);
+        }
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    diag_error("REPLICA-BUSY", "another cdht process holds the replica's write lock");
+    return ERR_AGAIN;
+}
+
+static void
+replica_cid_key(const char *network, uint8_t out[HASH_SIZE])
+{
+    static const char ctx[] = "cdht citizen-id v1";
+    crypto_generichash(out, HASH_SIZE, (const uint8_t *)network, strlen(network),
+                       (const uint8_t *)ctx, sizeof ctx - 1);
+}
+
+static err_code
+replica_sign_checkpoint(struct replica *r, struct log_head *h)
+{
+    struct checkpoint cp;
+    memset(&cp, 0, sizeof cp);
+    memcpy(cp.origin, r->log_name, sizeof r->log_name);
+    cp.size = h->size;
+    log_root(h, cp.root);
+    uint8_t note[NOTE_SIZE_MAX];
+    size_t len = 0;
+    err_code rc = note_sign_checkpoint(&cp, r->log_name, r->keys.sk, note, sizeof note, &len);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    return log_checkpoint_put(r->st, h, note, len, h->size);
+}
+
+static int
+replica_dir_empty(const char *path)
+{
+    DIR *d = opendir(path);
+    if (d == NULL) {
+        return 0;
+    }
+    struct dirent *e;
+    int empty = 1;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            empty = 0;
+            break;
+        }
+    }
+    closedir(d);
+    return empty;
+}
+
+err_code
+replica_init(const char *home, const struct replica_init_opts *o)
+{
+    err_code rc = ERR_OK;
+    struct replica *r = NULL;
+    char key_path[REPLICA_PATH_MAX], db_path[REPLICA_PATH_MAX];
+    int created_dir = 0, wrote_key = 0;
+    if (sodium_init() < 0) {
+        return ERR_NOMEM;
+    }
+    if (!replica_path(key_path, sizeof key_path, home, REPLICA_KEY_FILE) ||
+        !replica_path(db_path, sizeof db_path, home, REPLICA_DB_FILE)) {
+        return ERR_INVAL;
+    }
+    if (mkdir(home, 0700) == 0) {
+        created_dir = 1;
+    } else if (errno == EEXIST) {
+        struct stat sb;
+        if (stat(home, &sb) != 0 || !S_ISDIR(sb.st_mode) || !replica_dir_empty(home)) {
+            diag_error("INIT-EXISTS", "home exists and is not an empty directory");
+            return ERR_INVAL;
+        }
+        if (chmod(home, 0700) != 0) {
+            return err_from_errno(errno);
+        }
+    } else {
+        return err_from_errno(errno);
+    }
+    if ((r = calloc(1, sizeof *r)) == NULL) {
+        rc = ERR_NOMEM;
+        goto out;
+    }
+    r->lock_fd = -1;
+    snprintf(r->home, sizeof r->home, "%s", home);
+    if ((rc = keys_generate(key_path, o->pass, o->pass_len, &r->keys)) != ERR_OK) {
+        goto out;
+    }
+    wrote_key = 1;
+    r->have_keys = 1;
+    memcpy(r->pk, r->keys.pk, KEY_PUBLIC_SIZE);
+    note_log_name(r->pk, r->log_name);
+    if ((rc = store_open(&r->st, db_path, STORE_CREATE)) != ERR_OK) {
+        goto out;
+    }
+    const char *network = o->network ? o->network : REPLICA_NETWORK_DEFAULT;
+    replica_cid_key(network, r->cid_key);
+    struct log_head self;
+    if ((rc = store_begin(r->st)) != ERR_OK) {
+        goto out;
+    }
+    if ((rc = store_meta_put(r->st, "unit", o->unit, strlen(o->unit))) != ERR_OK ||
+        (rc = store_meta_put(r->st, "name", o->name ? o->name : "",
+                             o->name ? strlen(o->name) : 0)) != ERR_OK ||
+        (rc = store_meta_put(r->st, "network", network, strlen(network))) != ERR_OK ||
+        (rc = store_meta_put(r->st, "device_key", r->pk, KEY_PUBLIC_SIZE)) != ERR_OK ||
+        (rc = store_meta_put(r->st, "hlc", "\0\0\0\0\0\0\0\0", 8)) != ERR_OK ||
+        (rc = log_create(r->st, r->pk, &self)) != ERR_OK ||
+        (rc = replica_sign_checkpoint(r, &self)) != ERR_OK) {
+        store_rollback(r->st);
+        goto out;
+    }
+    rc = store_commit(r->st);
+out:
+    if (r != NULL) {
+        store_close(r->st);
+        keys_wipe(&r->keys);
+        free(r);
+    }
+    if (rc != ERR_OK) {
+        /* Leave nothing half-made: a later init into the same path must work. */
+        if (wrote_key) {
+            unlink(key_path);
+        }
+        unlink(db_path);
+        char extra[REPLICA_PATH_MAX + 8];
+        snprintf(extra, sizeof extra, "%s-wal", db_path);
+        unlink(extra);
+        snprintf(extra, sizeof extra, "%s-shm", db_path);
+        unlink(extra);
+        if (created_dir) {
+            rmdir(home);
+        }
+    }
+    return rc;
+}
+
+err_code
+replica_open(struct replica **out, const char *home, unsigned flags, const char *pass,
+             size_t pass_len)
+{
+    err_code rc = ERR_OK;
+    char key_path[REPLICA_PATH_MAX], db_path[REPLICA_PATH_MAX];
+    *out = NULL;
+    if (sodium_init() < 0) {
+        return ERR_NOMEM;
+    }
+    struct replica *r = calloc(1, sizeof *r);
+    if (r == NULL) {
+        return ERR_NOMEM;
+    }
+    r->lock_fd = -1;
+    snprintf(r->home, sizeof r->home, "%s", home);
+    if (!replica_path(key_path, sizeof key_path, home, REPLICA_KEY_FILE) ||
+        !replica_path(db_path, sizeof db_path, home, REPLICA_DB_FILE)) {
+        rc = ERR_INVAL;
+        goto out;
+    }
+    if (access(db_path, F_OK) != 0) {
+        rc = ERR_NOTFOUND;
+        goto out;
+    }
+    if (flags & REPLICA_WRITE) {
+        if ((rc = replica_lock(r)) != ERR_OK) {
+            goto out;
+        }
+        if ((rc = keys_load(key_path, pass, pass_len, &r->keys)) != ERR_OK) {
+            goto out;
+        }
+        r->have_keys = 1;
+    }
+    if ((rc = store_open(&r->st, db_path, (flags & REPLICA_WRITE) ? 0 : STORE_READONLY)) !=
+        ERR_OK) {
+        goto out;
+    }
+    size_t n = 0;
+    if ((rc = store_meta_get(r->st, "device_key", r->pk, KEY_PUBLIC_SIZE, &n)) != ERR_OK ||
+        n != KEY_PUBLIC_SIZE) {
+        rc = rc == ERR_OK ? ERR_CORRUPT_HERE : rc;
+        goto out;
+    }
+    if (r->have_keys && sodium_memcmp(r->pk, r->keys.pk, KEY_PUBLIC_SIZE) != 0) {
+        diag_error("REPLICA-KEY", "the key file does not belong to this replica");
+        rc = ERR_AUTH;
+        goto out;
+    }
+    note_log_name(r->pk, r->log_name);
+    char network[REPLICA_META_SIZE_MAX];
+    if ((rc = replica_meta(r, "network", network)) != ERR_OK) {
+        goto out;
+    }
+    replica_cid_key(network, r->cid_key);
+    *out = r;
+    r = NULL;
+out:
+    replica_close(r);
+    return rc;
+}
+
+void
+replica_close(struct replica *r)
+{
+    if (r == NULL) {
+        return;
+    }
+    store_close(r->st);
+    keys_wipe(&r->keys);
+    if (r->lock_fd >= 0) {
+        close(r->lock_fd); /* releases the flock */
+    }
+    sodium_memzero(r, sizeof *r);
+    free(r);
+}
+
+err_code
+replica_meta(struct replica *r, const char *key, char buf[REPLICA_META_SIZE_MAX])
+{
+    size_t n = 0;
+    err_code rc = store_meta_get(r->st, key, buf, REPLICA_META_SIZE_MAX - 1, &n);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    buf[n] = '\0';
+    return ERR_OK;
+}
+
+err_code
+replica_txn_new(struct replica *r, struct replica_txn **out)
+{
+    ASSERT(r->have_keys);
+    *out = calloc(1, sizeof **out);
+    if (*out == NULL) {
+        return ERR_NOMEM;
+    }
+    (*out)->r = r;
+    return ERR_OK;
+}
+
+void
+replica_txn_free(struct replica_txn *t)
+{
+    if (t == NULL) {
+        return;
+    }
+    while (t->arena != NULL) {
+        struct replica_arena_chunk *next = t->arena->next;
+        free(t->arena);
+        t->arena = next;
+    }
+    free(t->changes);
+    free(t->fresh);
+    free(t);
+}
+
+static Cdht__Value *
+replica_value(struct replica_txn *t, const struct replica_cell *c)
+{
+    if (c->is_null) {
+        return NULL;
+    }
+    Cdht__Value *v = replica_alloc(t, sizeof *v);
+    if (v == NULL) {
+        return NULL;
+    }
+    cdht__value__init(v);
+    switch (c->type) {
+    case SCHEMA_INT:
+        v->v_case = CDHT__VALUE__V_I;
+        v->i = c->i;
+        break;
+    case SCHEMA_TEXT:
+        v->v_case = CDHT__VALUE__V_S;
+        v->s = replica_strdup(t, c->s);
+        if (v->s == NULL) {
+            return NULL;
+        }
+        break;
+    case SCHEMA_BLOB:
+        v->v_case = CDHT__VALUE__V_B;
+        v->b.len = c->b_len;
+        v->b.data = replica_alloc(t, c->b_len ? c->b_len : 1);
+        if (v->b.data == NULL) {
+            return NULL;
+        }
+        memcpy(v->b.data, c->b, c->b_len);
+        break;
+    }
+    return v;
+}
+
+err_code
+replica_txn_put(struct replica_txn *t, const char *table, const char *pk, int exists,
+                const struct replica_cell *cells, size_t n, int fresh)
+{
+    ASSERT(exists >= -1 && exists <= 1);
+    ASSERT(n <= CHANGE_CELLS_MAX);
+    if (t->n >= COMMIT_CHANGES_MAX) {
+        return ERR_MSGSIZE;
+    }
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 16;
+        Cdht__Change **c = realloc(t->changes, cap * sizeof *c);
+        if (c == NULL) {
+            return ERR_NOMEM;
+        }
+        t->changes = c;
+        uint8_t *f = realloc(t->fresh, cap);
+        if (f == NULL) {
+            return ERR_NOMEM;
+        }
+        t->fresh = f;
+        t->cap = cap;
+    }
+    Cdht__Change *ch = replica_alloc(t, sizeof *ch);
+    if (ch == NULL) {
+        return ERR_NOMEM;
+    }
+    cdht__change__init(ch);
+    if ((ch->table = replica_strdup(t, table)) == NULL || (ch->pk = replica_strdup(t, pk)) == NULL) {
+        return ERR_NOMEM;
+    }
+    if (exists >= 0) {
+        ch->has_exists = 1;
+        ch->exists = exists;
+    }
+    if (n > 0) {
+        Cdht__Cell *arr = replica_alloc(t, n * sizeof *arr);
+        ch->cells = replica_alloc(t, n * sizeof *ch->cells);
+        if (arr == NULL || ch->cells == NULL) {
+            return ERR_NOMEM;
+        }
+        for (size_t i = 0; i < n; i++) {
+            cdht__cell__init(&arr[i]);
+            if ((arr[i].col = replica_strdup(t, cells[i].col)) == NULL) {
+                return ERR_NOMEM;
+            }
+            arr[i].value = replica_value(t, &cells[i]);
+            if (arr[i].value == NULL && !cells[i].is_null) {
+                return ERR_NOMEM;
+            }
+            ch->cells[i] = &arr[i];
+        }
+        ch->n_cells = n;
+    }
+    t->fresh[t->n] = fresh ? 1 : 0;
+    t->changes[t->n++] = ch;
+    return ERR_OK;
+}
+
+/* Sets each cell's base (the clock of the value it overwrites) and returns the largest clock
+ * among the registers the commit overwrites: the commit's clock must exceed it. */
+static err_code
+replica_txn_floor(struct replica_txn *t, uint64_t *floor)
+{
+    *floor = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        if (t->fresh[i]) {
+            continue;
+        }
+        Cdht__Change *ch = t->changes[i];
+        const struct schema_table *tb = schema_table_find(ch->table);
+        ASSERT(tb != NULL); /* local writes name our own tables */
+        struct merge_clk regs[SCHEMA_COLS_MAX];
+        int live = 0;
+        err_code rc = merge_row_clocks(t->r->st, ch->table, ch->pk, regs, &live);
+        if (rc == ERR_NOTFOUND) {
+            continue;
+        }
+        if (rc != ERR_OK) {
+            return rc;
+        }
+        if (ch->has_exists && regs[0].hlc > *floor) {
+            *floor = regs[0].hlc;
+        }
+        for (size_t j = 0; j < ch->n_cells; j++) {
+            int c = schema_col_find(tb, ch->cells[j]->col);
+            ASSERT(c >= 0);
+            uint64_t b = regs[c + 1].hlc;
+            if (b != 0) {
+                ch->cells[j]->has_base_hlc = 1;
+                ch->cells[j]->base_hlc = b;
+            }
+            if (b > *floor) {
+                *floor = b;
+            }
+        }
+    }
+    return ERR_OK;
+}
+
+static uint64_t
+replica_u64_get(const uint8_t b[8])
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) {
+        v = v << 8 | b[i];
+    }
+    return v;
+}
+
+static void
+replica_u64_put(uint8_t b[8], uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        b[i] = (uint8_t)(v >> (56 - 8 * i));
+    }
+}
+
+err_code
+replica_txn_commit(struct replica *r, struct replica_txn *t, uint64_t *index)
+{
+    err_code rc = ERR_OK;
+    uint8_t *leaf = NULL;
+    size_t leaf_len = 0;
+    ASSERT(t->r == r);
+    ASSERT(r->have_keys);
+    if (t->n == 0) {
+        replica_txn_free(t);
+        return ERR_INVAL;
+    }
+    if ((rc = store_begin(r->st)) != ERR_OK) {
+        replica_txn_free(t);
+        return rc;
+    }
+    struct log_head self;
+    uint8_t hb[8];
+    size_t hn = 0;
+    uint64_t floor = 0, last = 0, hlc = 0;
+    if ((rc = log_get(r->st, r->pk, &self)) != ERR_OK ||
+        (rc = store_meta_get(r->st, "hlc", hb, sizeof hb, &hn)) != ERR_OK) {
+        goto out;
+    }
+    last = hn == 8 ? replica_u64_get(hb) : 0;
+    if ((rc = replica_txn_floor(t, &floor)) != ERR_OK) {
+        goto out;
+    }
+    int64_t wall = hlc_wall_ms();
+    if ((rc = hlc_next(last, floor, wall, &hlc)) != ERR_OK) {
+        goto out;
+    }
+    Cdht__Commit c = CDHT__COMMIT__INIT;
+    c.hlc = hlc;
+    c.wall_ms = wall;
+    c.n_changes = t->n;
+    c.changes = t->changes;
+    if ((rc = leaf_validate(&c)) != ERR_OK) {
+        rc = ERR_INVAL; /* our own caller built something no replica would accept */
+        goto out;
+    }
+    if ((rc = leaf_encode(&c, &leaf, &leaf_len)) != ERR_OK) {
+        goto out;
+    }
+    uint8_t hash[HASH_SIZE];
+    merkle_leaf_hash(leaf, leaf_len, hash);
+    uint64_t at = self.size;
+    if ((rc = log_append(r->st, &self, leaf, leaf_len, hash, hlc, wall, 0)) != ERR_OK ||
+        (rc = log_save(r->st, &self)) != ERR_OK ||
+        (rc = replica_sign_checkpoint(r, &self)) != ERR_OK ||
+        (rc = merge_commit(r->st, self.id, at, &c)) != ERR_OK) {
+        goto out;
+    }
+    replica_u64_put(hb, hlc);
+    if ((rc = store_meta_put(r->st, "hlc", hb, 8)) != ERR_OK) {
+        goto out;
+    }
+    rc = store_commit(r->st);
+    if (rc == ERR_OK && index != NULL) {
+        *index = at;
+    }
+out:
+    if (rc != ERR_OK) {
+        store_rollback(r->st);
+    }
+    free(leaf);
+    replica_txn_free(t);
+    return rc;
+}
+
+void
+replica_new_id(char out[REPLICA_ID_SIZE + 1])
+{
+    static const char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz"; /* Crockford base32 */
+    uint8_t b[10];
+    randombytes_buf(b, sizeof b);
+    /* 80 bits -> 16 symbols of 5 bits. */
+    for (unsigned i = 0; i < REPLICA_ID_SIZE; i++) {
+        unsigned bit = i * 5, byte = bit / 8, shift = bit % 8;
+        unsigned v = (unsigned)b[byte] << 8 | (byte + 1 < sizeof b ? b[byte + 1] : 0);
+        out[i] = alphabet[(v >> (11 - shift)) & 31u];
+    }
+    out[REPLICA_ID_SIZE] = '\0';
+}

@@ -1,0 +1,101 @@
+/*
+ * A replica home: the directory (0700) holding the device key (key, 0600), the SQLite replica
+ * (replica.db) and a lock file. replica_open() ties them together for one command or one serve
+ * loop; the local write path (DESIGN.md section 2) lives here: one replica_txn becomes one leaf
+ * -> a new signed checkpoint -> merged rows, all inside one SQLite transaction.
+ */
+#ifndef CDHT_REPLICA_H
+#define CDHT_REPLICA_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "keys.h"
+#include "limits.h"
+#include "log.h"
+#include "note.h"
+#include "schema.h"
+
+struct store;
+
+/* Longest home path accepted (Linux PATH_MAX); longer is refused, not truncated. */
+#define REPLICA_PATH_MAX 4096
+#define REPLICA_KEY_FILE "key"
+#define REPLICA_DB_FILE "replica.db"
+#define REPLICA_LOCK_FILE "lock"
+/* How long a writing command waits for another writer (a long import) before giving up. */
+#define REPLICA_LOCK_WAIT_MS 30000
+#define REPLICA_NETWORK_DEFAULT "cdht"
+#define REPLICA_META_SIZE_MAX 256u
+
+enum replica_flags {
+    REPLICA_WRITE = 1u << 0, /* take the write lock, open read-write, load the key */
+};
+
+struct replica {
+    char home[REPLICA_PATH_MAX];
+    struct store *st;
+    struct keys keys; /* secret: wiped in replica_close */
+    int have_keys;
+    uint8_t pk[KEY_PUBLIC_SIZE];
+    char log_name[NOTE_LOG_NAME_SIZE + 1];
+    uint8_t cid_key[HASH_SIZE]; /* key of the citizen-id hash (domain.h) */
+    int lock_fd;                /* -1 when read-only */
+};
+
+struct replica_init_opts {
+    const char *unit;    /* the device's unit code (required) */
+    const char *name;    /* the device's human name (may be NULL) */
+    const char *network; /* deployment name; NULL: REPLICA_NETWORK_DEFAULT */
+    const char *pass;    /* passphrase sealing the key; NULL: unsealed */
+    size_t pass_len;
+};
+
+/* Creates home (mode 0700; an existing directory must be empty), the key and the replica, and
+ * signs the empty log's first checkpoint. On failure nothing is left behind. */
+err_code replica_init(const char *home, const struct replica_init_opts *o) WARN_UNUSED;
+
+/* Opens an existing home. With REPLICA_WRITE the key is loaded (pass may be NULL for an
+ * unsealed key) and the write lock taken. ERR_NOTFOUND when home is not a replica. */
+err_code replica_open(struct replica **out, const char *home, unsigned flags, const char *pass,
+                      size_t pass_len) WARN_UNUSED;
+void replica_close(struct replica *r);
+
+/* Meta values set at init: "unit", "name", "network". NUL-terminated into buf. */
+err_code replica_meta(struct replica *r, const char *key, char buf[REPLICA_META_SIZE_MAX])
+    WARN_UNUSED;
+
+/* A value for one cell of a local write. */
+struct replica_cell {
+    const char *col;
+    enum schema_type type;
+    int is_null;
+    int64_t i;
+    const char *s;
+    const uint8_t *b;
+    size_t b_len;
+};
+
+struct replica_txn;
+
+err_code replica_txn_new(struct replica *r, struct replica_txn **out) WARN_UNUSED;
+/* Adds a change to (table, pk): exists is 1 (create), 0 (delete) or -1 (untouched). fresh
+ * says pk was generated for this change and no row can exist, which skips a lookup. Values are
+ * copied. ERR_MSGSIZE beyond COMMIT_CHANGES_MAX changes. */
+err_code replica_txn_put(struct replica_txn *t, const char *table, const char *pk, int exists,
+                         const struct replica_cell *cells, size_t n, int fresh) WARN_UNUSED;
+/* Commits: one leaf, one checkpoint, merged, in one SQLite transaction; frees t.
+ * ERR_CLOCK when the wall clock is unusable (nothing written). *index receives the leaf's
+ * index when index is not NULL. */
+err_code replica_txn_commit(struct replica *r, struct replica_txn *t, uint64_t *index)
+    WARN_UNUSED;
+void replica_txn_free(struct replica_txn *t);
+
+/* A new random id for a row: 16 characters of Crockford base32 (80 bits), so that devices
+ * that never talk to each other do not collide. */
+#define REPLICA_ID_SIZE 16u
+void replica_new_id(char out[REPLICA_ID_SIZE + 1]);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * The replicated tables, as data: each table's primary key and columns in register order.
+ * merge.c writes them only through the SQL built here; store.c creates them with guard
+ * triggers. Register 0 of every row is its existence register; register i (1..ncols) is
+ * column i-1. Column names are part of the log format (docs/PROTOCOL.md): never rename one,
+ * only add. docs/DATA.md says which columns hold personal data.
+ */
+#ifndef CDHT_SCHEMA_H
+#define CDHT_SCHEMA_H
+
+#include <stddef.h>
+
+#include "err.h"
+
+struct store;
+
+enum schema_type { SCHEMA_INT, SCHEMA_TEXT, SCHEMA_BLOB };
+
+struct schema_col {
+    const char *name;
+    enum schema_type type;
+};
+
+/* Register clock in a row's _clk blob: hlc u64 BE | author log id u32 BE | leaf index u32 BE. */
+#define SCHEMA_CLK_ENTRY_SIZE 16u
+#define SCHEMA_COLS_MAX 15u /* registers per row = columns + 1 */
+
+struct schema_table {
+    const char *name;
+    const char *pk; /* TEXT primary key column */
+    const struct schema_col *cols;
+    unsigned ncols;
+    /* Built once by schema_sql(): static for the process, so store_stmt can cache them. */
+    char sql_select[512]; /* SELECT cols..., _live, _clk WHERE pk=?1 */
+    char sql_insert[512]; /* INSERT OR IGNORE (pk, cols..., _live, _clk) */
+    char sql_update[512]; /* UPDATE SET cols..., _live, _clk WHERE pk=?1 */
+    char sql_scan[512];   /* SELECT pk, cols... WHERE _live ORDER BY pk (state hash) */
+};
+
+extern struct schema_table schema_tables[];
+extern const unsigned schema_tables_count;
+
+/* Builds the SQL strings once per process. */
+void schema_init(void);
+const struct schema_table *schema_table_find(const char *name);
+/* Column index (0..ncols-1) or -1. */
+int schema_col_find(const struct schema_table *t, const char *name);
+
+/* Creates the replicated tables, their indexes and guard triggers (migration 1). */
+err_code schema_create(struct store *st) WARN_UNUSED;
+
+#endif

@@ -1,0 +1,298 @@
+/*
+ * The SQLite replica. store_open() sets every pragma explicitly (WAL, synchronous=FULL,
+ * foreign keys off, a busy timeout) and runs the migrations up to STORE_SCHEMA_VERSION. The
+ * schema holds the logs (log, leaf), the meta table, and the replicated tables that merge.c
+ * materialises; their guard triggers call cdht_merging(), a function only this connection
+ * defines, so a write from anywhere else (the sqlite3 shell included) is refused.
+ */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+#include "schema.h"
+
+/* Migration 1: the first schema. Leaves are keyed by log id << LOG_INDEX_BITS | index so one
+ * integer b-tree holds every log in order (see log.h). */
+static const char STORE_SCHEMA_V1[] =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE log("
+    "  id INTEGER PRIMARY KEY,"
+    "  key BLOB NOT NULL UNIQUE,"        /* Ed25519 public key of the device */
+    "  size INTEGER NOT NULL,"           /* leaves held, contiguous from 0 */
+    "  frontier BLOB NOT NULL,"          /* compact range of the size leaves */
+    "  cp_size INTEGER NOT NULL DEFAULT 0," /* tree size of the stored checkpoint */
+    "  checkpoint BLOB);"                /* latest signed checkpoint note held */
+    "CREATE TABLE leaf("
+    "  id INTEGER PRIMARY KEY,"          /* log id << 40 | index */
+    "  hash BLOB NOT NULL,"              /* RFC 6962 leaf hash */
+    "  hlc INTEGER NOT NULL,"            /* the commit's clock, for status and skew */
+    "  received_ms INTEGER NOT NULL,"    /* local wall clock when stored */
+    "  skew INTEGER NOT NULL DEFAULT 0," /* 1: clock more than HLC_AHEAD_FLAG_MS ahead */
+    "  data BLOB NOT NULL);";            /* the encoded Commit, verbatim */
+
+static void
+store_merging_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+    (void)argc;
+    (void)argv;
+    struct store *st = sqlite3_user_data(ctx);
+    sqlite3_result_int(ctx, st->merging);
+}
+
+err_code
+store_err(struct store *st, int rc, const char *what)
+{
+    if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) {
+        return ERR_OK;
+    }
+    diag_error("STORE-SQL", "%s: %s (%d)", what, st && st->db ? sqlite3_errmsg(st->db) : "", rc);
+    if (rc == SQLITE_NOMEM) {
+        return ERR_NOMEM;
+    }
+    if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) {
+        return ERR_CORRUPT_HERE;
+    }
+    return ERR_DB;
+}
+
+err_code
+store_exec(struct store *st, const char *sql)
+{
+    char *msg = NULL;
+    int rc = sqlite3_exec(st->db, sql, NULL, NULL, &msg);
+    if (rc != SQLITE_OK) {
+        diag_error("STORE-SQL", "exec: %s", msg ? msg : sqlite3_errstr(rc));
+        sqlite3_free(msg);
+        return rc == SQLITE_NOMEM ? ERR_NOMEM : ERR_DB;
+    }
+    return ERR_OK;
+}
+
+static err_code
+store_user_version(struct store *st, int *out)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL);
+    if (rc != SQLITE_OK) {
+        return store_err(st, rc, "user_version");
+    }
+    rc = sqlite3_step(s);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int(s, 0) : -1;
+    sqlite3_finalize(s);
+    return rc == SQLITE_ROW ? ERR_OK : store_err(st, rc, "user_version");
+}
+
+/* Brings the schema to STORE_SCHEMA_VERSION in one transaction. A newer file than this binary
+ * knows is refused rather than guessed at. */
+static err_code
+store_migrate(struct store *st)
+{
+    int v = 0;
+    err_code rc = store_user_version(st, &v);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    if (v == STORE_SCHEMA_VERSION) {
+        return ERR_OK;
+    }
+    if (v > STORE_SCHEMA_VERSION) {
+        diag_error("STORE-VERSION", "replica schema %d is newer than this cdht (%d)", v,
+                   STORE_SCHEMA_VERSION);
+        return ERR_INVAL;
+    }
+    if ((rc = store_begin(st)) != ERR_OK) {
+        return rc;
+    }
+    if (v < 1) {
+        if ((rc = store_exec(st, STORE_SCHEMA_V1)) != ERR_OK ||
+            (rc = schema_create(st)) != ERR_OK) {
+            goto out;
+        }
+    }
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version=%d", STORE_SCHEMA_VERSION);
+    if ((rc = store_exec(st, sql)) != ERR_OK) {
+        goto out;
+    }
+    rc = store_commit(st);
+    return rc;
+out:
+    store_rollback(st);
+    return rc;
+}
+
+err_code
+store_open(struct store **out, const char *path, unsigned flags)
+{
+    err_code rc = ERR_OK;
+    *out = NULL;
+    struct store *st = calloc(1, sizeof *st);
+    if (st == NULL) {
+        return ERR_NOMEM;
+    }
+    int oflags = SQLITE_OPEN_NOMUTEX;
+    if (flags & STORE_READONLY) {
+        oflags |= SQLITE_OPEN_READONLY;
+    } else {
+        oflags |= SQLITE_OPEN_READWRITE;
+        if (flags & STORE_CREATE) {
+            oflags |= SQLITE_OPEN_CREATE;
+        }
+    }
+    int src = sqlite3_open_v2(path, &st->db, oflags, NULL);
+    if (src != SQLITE_OK) {
+        diag_error("STORE-OPEN", "cannot open replica database: %s",
+                   st->db ? sqlite3_errmsg(st->db) : sqlite3_errstr(src));
+        rc = src == SQLITE_CANTOPEN ? ERR_NOTFOUND : ERR_DB;
+        goto out;
+    }
+    sqlite3_extended_result_codes(st->db, 0);
+    sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS);
+    /* Blobs and strings are bounded by our own limits long before SQLite's. */
+    sqlite3_limit(st->db, SQLITE_LIMIT_LENGTH, 64 * 1024 * 1024);
+    src = sqlite3_create_function(st->db, "cdht_merging", 0, SQLITE_UTF8, st, store_merging_fn,
+                                  NULL, NULL);
+    if (src != SQLITE_OK) {
+        rc = store_err(st, src, "create_function");
+        goto out;
+    }
+    if (!(flags & STORE_READONLY)) {
+        /* WAL: readers never block the writer; FULL: a commit survives power loss, which an
+         * offline laptop on a failing battery will see. */
+        if ((rc = store_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                                 "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;")) != ERR_OK) {
+            goto out;
+        }
+        if ((rc = store_migrate(st)) != ERR_OK) {
+            goto out;
+        }
+    } else {
+        int v = 0;
+        if ((rc = store_user_version(st, &v)) != ERR_OK) {
+            goto out;
+        }
+        if (v != STORE_SCHEMA_VERSION) {
+            diag_error("STORE-VERSION", "replica schema %d, this cdht reads %d", v,
+                       STORE_SCHEMA_VERSION);
+            rc = ERR_INVAL;
+            goto out;
+        }
+    }
+    *out = st;
+    st = NULL;
+out:
+    store_close(st);
+    return rc;
+}
+
+void
+store_close(struct store *st)
+{
+    if (st == NULL) {
+        return;
+    }
+    for (unsigned i = 0; i < st->cache_count; i++) {
+        sqlite3_finalize(st->cache[i].stmt);
+    }
+    sqlite3_close(st->db);
+    free(st);
+}
+
+sqlite3_stmt *
+store_stmt(struct store *st, const char *sql)
+{
+    for (unsigned i = 0; i < st->cache_count; i++) {
+        if (st->cache[i].sql == sql) {
+            sqlite3_reset(st->cache[i].stmt);
+            sqlite3_clear_bindings(st->cache[i].stmt);
+            return st->cache[i].stmt;
+        }
+    }
+    ASSERT(st->cache_count < STORE_STMT_CACHE_MAX);
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v3(st->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);
+    if (rc != SQLITE_OK) {
+        store_err(st, rc, "prepare");
+        return NULL;
+    }
+    st->cache[st->cache_count].sql = sql;
+    st->cache[st->cache_count].stmt = s;
+    st->cache_count++;
+    return s;
+}
+
+err_code
+store_begin(struct store *st)
+{
+    return store_exec(st, "BEGIN IMMEDIATE");
+}
+
+err_code
+store_commit(struct store *st)
+{
+    return store_exec(st, "COMMIT");
+}
+
+void
+store_rollback(struct store *st)
+{
+    if (!sqlite3_get_autocommit(st->db)) {
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    st->merging = 0;
+}
+
+void
+store_merging_set(struct store *st, int on)
+{
+    st->merging = on;
+}
+
+err_code
+store_meta_get(struct store *st, const char *key, void *buf, size_t cap, size_t *len)
+{
+    static const char sql[] = "SELECT value FROM meta WHERE key=?1";
+    sqlite3_stmt *s = store_stmt(st, sql);
+    if (s == NULL) {
+        return ERR_DB;
+    }
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_DONE) {
+        return ERR_NOTFOUND;
+    }
+    if (rc != SQLITE_ROW) {
+        return store_err(st, rc, "meta get");
+    }
+    size_t n = (size_t)sqlite3_column_bytes(s, 0);
+    if (n > cap) {
+        sqlite3_reset(s);
+        return ERR_MSGSIZE;
+    }
+    if (n > 0) {
+        memcpy(buf, sqlite3_column_blob(s, 0), n);
+    }
+    if (len != NULL) {
+        *len = n;
+    }
+    sqlite3_reset(s);
+    return ERR_OK;
+}
+
+err_code
+store_meta_put(struct store *st, const char *key, const void *val, size_t len)
+{
+    static const char sql[] = "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)";
+    sqlite3_stmt *s = store_stmt(st, sql);
+    if (s == NULL) {
+        return ERR_DB;
+    }
+    sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+    sqlite3_bind_blob(s, 2, val, (int)len, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE ? ERR_OK : store_err(st, rc, "meta put");
+}

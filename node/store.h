@@ -1,0 +1,63 @@
+/*
+ * The SQLite replica: opening with explicit pragmas, the schema and its migrations, prepared
+ * statement cache, transactions and the meta table. The loop thread (or the one CLI command)
+ * alone owns the connection. Replicated tables are guarded by triggers that refuse any write
+ * made outside the merge path (store_merging_set), so no write can bypass the log.
+ */
+#ifndef CDHT_STORE_H
+#define CDHT_STORE_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define STORE_SCHEMA_VERSION 1
+/* Statements kept prepared per connection; the store has fewer distinct ones than this. */
+#define STORE_STMT_CACHE_MAX 64u
+/* How long a reader waits for a writer's lock before giving up (WAL readers rarely wait). */
+#define STORE_BUSY_TIMEOUT_MS 10000
+
+enum store_flags {
+    STORE_CREATE = 1u << 0,   /* create the file; refuse when it exists */
+    STORE_READONLY = 1u << 1, /* open read-only (audits, listings) */
+};
+
+struct store_stmt {
+    const char *sql; /* the static string it was prepared from (identity, not content) */
+    sqlite3_stmt *stmt;
+};
+
+struct store {
+    sqlite3 *db;
+    int merging; /* non-zero while the merge path writes replicated tables */
+    struct store_stmt cache[STORE_STMT_CACHE_MAX];
+    unsigned cache_count;
+};
+
+err_code store_open(struct store **out, const char *path, unsigned flags) WARN_UNUSED;
+void store_close(struct store *st);
+
+/* A cached prepared statement for a static SQL string, reset and unbound. NULL on error
+ * (logged). The pointer identity of sql is the cache key: pass string literals. */
+sqlite3_stmt *store_stmt(struct store *st, const char *sql);
+
+err_code store_begin(struct store *st) WARN_UNUSED; /* BEGIN IMMEDIATE */
+err_code store_commit(struct store *st) WARN_UNUSED;
+void store_rollback(struct store *st);
+err_code store_exec(struct store *st, const char *sql) WARN_UNUSED;
+
+/* Lets the merge path write replicated tables while on is non-zero (the guard triggers call
+ * cdht_merging()). */
+void store_merging_set(struct store *st, int on);
+
+err_code store_meta_get(struct store *st, const char *key, void *buf, size_t cap, size_t *len)
+    WARN_UNUSED;
+err_code store_meta_put(struct store *st, const char *key, const void *val, size_t len)
+    WARN_UNUSED;
+
+/* Converts an SQLite result code once, logging the message with a message id. */
+err_code store_err(struct store *st, int rc, const char *what);
+
+#endif

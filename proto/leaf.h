@@ -1,0 +1,28 @@
+/*
+ * A leaf is one encoded Commit (proto/cdht.proto). leaf_decode() is the one door through which
+ * leaf bytes from anywhere (our own log, a bundle, a peer) become a struct: it bounds the size
+ * first, then decodes with protobuf-c, then checks every limit a well-formed Commit keeps.
+ */
+#ifndef CDHT_LEAF_H
+#define CDHT_LEAF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cdht.pb-c.h"
+#include "err.h"
+#include "limits.h"
+
+/* On ERR_OK *out is owned by the caller (leaf_free). ERR_MSGSIZE when len is 0 or exceeds
+ * LEAF_SIZE_MAX; ERR_CORRUPT when the bytes do not decode or break a limit. */
+err_code leaf_decode(const uint8_t *buf, size_t len, Cdht__Commit **out) WARN_UNUSED;
+void leaf_free(Cdht__Commit *c);
+
+/* The checks leaf_decode applies after decoding (also run on commits we build ourselves,
+ * before they are encoded, so that we never sign a leaf others would refuse). */
+err_code leaf_validate(const Cdht__Commit *c) WARN_UNUSED;
+
+/* Encodes c; on ERR_OK *out is malloc'd and owned by the caller. */
+err_code leaf_encode(const Cdht__Commit *c, uint8_t **out, size_t *len) WARN_UNUSED;
+
+#endif

@@ -1,0 +1,269 @@
+/*
+ * Shared command-line plumbing. Messages name what was wrong and never echo a value that may
+ * be personal data (a citizen id, a name); exit codes follow STYLE.md section 10.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "keys.h"
+#include "replica.h"
+
+void
+cli_init(struct cli *c, const char *cmd, const char *usage)
+{
+    memset(c, 0, sizeof *c);
+    c->cmd = cmd;
+    c->usage = usage;
+    c->home = getenv("CDHT_HOME");
+    c->pass_file = getenv("CDHT_PASSPHRASE_FILE");
+    cli_getopt_reset();
+}
+
+void
+cli_getopt_reset(void)
+{
+    optind = 0; /* glibc: 0 also resets its internal state */
+    opterr = 0; /* we print our own message */
+}
+
+int
+cli_common(struct cli *c, int opt, const char *arg)
+{
+    switch (opt) {
+    case CLI_OPT_HOME: c->home = arg; return 1;
+    case CLI_OPT_PASSFILE: c->pass_file = arg; return 1;
+    default: return 0;
+    }
+}
+
+int
+cli_usage(const struct cli *c, const char *fmt, ...)
+{
+    if (fmt != NULL) {
+        va_list ap;
+        fprintf(stderr, "cdht %s: ", c->cmd);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+    }
+    fprintf(stderr, "usage: cdht %s\n", c->usage);
+    return CLI_USAGE;
+}
+
+int
+cli_exit_for(err_code rc)
+{
+    switch (rc) {
+    case ERR_OK: return CLI_OK;
+    case ERR_INVAL:
+    case ERR_MSGSIZE:
+    case ERR_CORRUPT:
+    case ERR_AUTH:
+    case ERR_FORK:
+    case ERR_NOTFOUND:
+    case ERR_PROTO: return CLI_USAGE;
+    default: return CLI_ERROR;
+    }
+}
+
+int
+cli_fail(const struct cli *c, err_code rc, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "cdht %s: ", c->cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return cli_exit_for(rc);
+}
+
+int
+cli_open(const struct cli *c, unsigned flags, struct replica **out)
+{
+    if (c->home == NULL || *c->home == '\0') {
+        return cli_usage(c, "no replica given: use --home DIR or set CDHT_HOME");
+    }
+    char pass[PASSPHRASE_SIZE_MAX];
+    size_t pass_len = 0;
+    const char *p = NULL;
+    if ((flags & REPLICA_WRITE) && c->pass_file != NULL) {
+        err_code rc = keys_read_passphrase(c->pass_file, pass, &pass_len);
+        if (rc != ERR_OK) {
+            return cli_fail(c, rc, "cannot use the passphrase file: %s",
+                            rc == ERR_MSGSIZE ? "it is too long"
+                            : rc == ERR_INVAL ? "it is empty"
+                                              : err_str(rc));
+        }
+        p = pass;
+    }
+    err_code rc = replica_open(out, c->home, flags, p, pass_len);
+    sodium_memzero(pass, sizeof pass);
+    switch (rc) {
+    case ERR_OK: return 0;
+    case ERR_NOTFOUND:
+        return cli_fail(c, rc, "%s is not a cdht replica (run cdht init --home %s)", c->home,
+                        c->home);
+    case ERR_AUTH:
+        return cli_fail(c, rc, "cannot unlock the device key: wrong or missing passphrase "
+                               "(--passphrase-file)");
+    case ERR_INVAL:
+        return cli_fail(c, rc, "the device key file is readable by others; run chmod 600 %s/key",
+                        c->home);
+    case ERR_CORRUPT: return cli_fail(c, rc, "the device key file or replica is damaged");
+    case ERR_AGAIN:
+        return cli_fail(c, ERR_AGAIN, "the replica is busy: another cdht command is writing");
+    default: return cli_fail(c, rc, "cannot open the replica: %s", err_str(rc));
+    }
+}
+
+int
+cli_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    if (s == NULL || *s == '\0') {
+        return -1;
+    }
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v < min || v > max) {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int
+cli_parse_u64(const char *s, uint64_t *out)
+{
+    if (s == NULL || *s < '0' || *s > '9') {
+        return -1;
+    }
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0') {
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int
+cli_parse_key(const char *s, uint8_t key[KEY_PUBLIC_SIZE])
+{
+    size_t n = 0;
+    const char *end = NULL;
+    if (s == NULL || strlen(s) != 44 ||
+        sodium_base642bin(key, KEY_PUBLIC_SIZE, s, strlen(s), NULL, &n, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        n != KEY_PUBLIC_SIZE || *end != '\0') {
+        return -1;
+    }
+    return 0;
+}
+
+void
+cli_key_b64(const uint8_t key[KEY_PUBLIC_SIZE], char out[48])
+{
+    sodium_bin2base64(out, 48, key, KEY_PUBLIC_SIZE, sodium_base64_VARIANT_ORIGINAL);
+}
+
+void
+cli_hash_b64(const uint8_t h[HASH_SIZE], char out[48])
+{
+    sodium_bin2base64(out, 48, h, HASH_SIZE, sodium_base64_VARIANT_ORIGINAL);
+}
+
+void
+cli_json_str(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        switch (*p) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        default:
+            if (*p < 0x20) {
+                fprintf(f, "\\u%04x", *p);
+            } else {
+                fputc(*p, f);
+            }
+        }
+    }
+    fputc('"', f);
+}
+
+void
+cli_csv_str(FILE *f, const char *s)
+{
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"') {
+            fputc('"', f);
+        }
+        fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+int
+cli_read_file(const char *path, size_t max, uint8_t **buf, size_t *len, err_code *rc)
+{
+    *buf = NULL;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        *rc = err_from_errno(errno);
+        return -1;
+    }
+    uint8_t *b = malloc(max + 1);
+    if (b == NULL) {
+        fclose(f);
+        *rc = ERR_NOMEM;
+        return -1;
+    }
+    size_t n = fread(b, 1, max + 1, f);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(b);
+        *rc = ERR_IO;
+        return -1;
+    }
+    if (n > max) {
+        free(b);
+        *rc = ERR_MSGSIZE;
+        return -1;
+    }
+    *buf = b;
+    *len = n;
+    *rc = ERR_OK;
+    return 0;
+}
+
+int
+cli_write_failed(const struct cli *c, int rc)
+{
+    if (rc == ERR_CLOCK) {
+        return cli_fail(c, (err_code)rc,
+                        "refusing to write: this computer's clock is more than %lld minutes "
+                        "behind the replica's clock; set the date and time, then retry",
+                        HLC_BEHIND_REFUSE_MS / 60000);
+    }
+    return cli_fail(c, (err_code)rc, "cannot write: %s (nothing was written)",
+                    err_str((err_code)rc));
+}

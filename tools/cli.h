@@ -1,0 +1,70 @@
+/*
+ * What every cdht command shares: the exit codes, the error line format ("cdht CMD: what was
+ * wrong"), --home / CDHT_HOME and --passphrase-file / CDHT_PASSPHRASE_FILE, opening the replica,
+ * and the text encoders (base64 keys, CSV and JSON strings) for stdout.
+ */
+#ifndef CDHT_CLI_H
+#define CDHT_CLI_H
+
+#include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "err.h"
+#include "limits.h"
+
+struct replica;
+
+enum cli_exit {
+    CLI_OK = 0,
+    CLI_FINDINGS = 1, /* the command ran and found problems (audit) */
+    CLI_USAGE = 2,    /* bad arguments or bad input: nothing was written */
+    CLI_ERROR = 3,    /* the system failed (I/O, database): nothing was written */
+};
+
+/* Options every command takes; used in each command's getopt_long table. */
+#define CLI_OPT_HOME 1000
+#define CLI_OPT_PASSFILE 1001
+#define CLI_COMMON_OPTIONS                                              \
+    {"home", required_argument, NULL, CLI_OPT_HOME},                    \
+    {"passphrase-file", required_argument, NULL, CLI_OPT_PASSFILE},     \
+    {"help", no_argument, NULL, 'h'}
+
+struct cli {
+    const char *cmd;       /* "person add": for messages */
+    const char *home;      /* --home or CDHT_HOME */
+    const char *pass_file; /* --passphrase-file or CDHT_PASSPHRASE_FILE */
+    const char *usage;
+};
+
+void cli_init(struct cli *c, const char *cmd, const char *usage);
+/* Handles the common options; returns 1 when opt was one of them. */
+int cli_common(struct cli *c, int opt, const char *arg);
+int cli_usage(const struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints "cdht CMD: message" and returns the exit code that rc deserves. */
+int cli_fail(const struct cli *c, err_code rc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int cli_exit_for(err_code rc);
+
+/* Opens the replica at c->home (REPLICA_WRITE loads the key, with the passphrase file when
+ * given). On failure prints why and returns the exit code; 0 on success. */
+int cli_open(const struct cli *c, unsigned flags, struct replica **out);
+
+/* Resets getopt so that each subcommand parses its own argv. */
+void cli_getopt_reset(void);
+
+/* Parses a decimal integer within [min, max]; 0 on success. */
+int cli_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+int cli_parse_u64(const char *s, uint64_t *out);
+/* Parses a base64 public key; 0 on success. */
+int cli_parse_key(const char *s, uint8_t key[KEY_PUBLIC_SIZE]);
+void cli_key_b64(const uint8_t key[KEY_PUBLIC_SIZE], char out[48]);
+void cli_hash_b64(const uint8_t h[HASH_SIZE], char out[48]);
+
+void cli_json_str(FILE *f, const char *s);
+void cli_csv_str(FILE *f, const char *s);
+
+/* Reads a whole small file (at most max bytes). On 0, *buf is malloc'd. */
+int cli_read_file(const char *path, size_t max, uint8_t **buf, size_t *len, err_code *rc);
+
+#endif

@@ -1,0 +1,26 @@
+/*
+ * The command handlers behind tools/main.c's table, one file each. Each takes the argv that
+ * starts at its own name and returns the process exit code (cli.h).
+ */
+#ifndef CDHT_COMMANDS_H
+#define CDHT_COMMANDS_H
+
+struct replica;
+
+/* 1 when a live unit with this code exists, 0 when not, -1 on a database error (unit.c). */
+int unit_exists(struct replica *r, const char *code);
+/* Prints the standard message for a failed local write and returns the exit code. */
+struct cli;
+int cli_write_failed(const struct cli *c, int rc);
+
+int cmd_init(int argc, char **argv);
+int cmd_whoami(int argc, char **argv);
+int cmd_log(int argc, char **argv);
+int cmd_unit(int argc, char **argv);
+int cmd_person(int argc, char **argv);
+int cmd_hash(int argc, char **argv);
+int cmd_conflicts(int argc, char **argv);
+int cmd_bundle(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+
+#endif

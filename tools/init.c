@@ -1,0 +1,136 @@
+/*
+ * cdht init and cdht whoami: creating a replica home and printing the device's identity (its
+ * public key, and the C2SP verifier key that any signed-note verifier accepts).
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "domain.h"
+#include "keys.h"
+#include "note.h"
+#include "replica.h"
+
+int
+cmd_init(int argc, char **argv)
+{
+    struct cli c;
+    cli_init(&c, "init",
+             "init --home DIR --unit CODE [--name TEXT] [--network NAME] "
+             "[--passphrase-file F]");
+    static const struct option opts[] = {
+        CLI_COMMON_OPTIONS,
+        {"unit", required_argument, NULL, 'u'},
+        {"name", required_argument, NULL, 'n'},
+        {"network", required_argument, NULL, 'N'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *unit = NULL, *name = NULL, *network = NULL;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (cli_common(&c, opt, optarg)) {
+            continue;
+        }
+        switch (opt) {
+        case 'u': unit = optarg; break;
+        case 'n': name = optarg; break;
+        case 'N': network = optarg; break;
+        case 'h': cli_usage(&c, NULL); return CLI_OK;
+        default: return cli_usage(&c, "unknown option %s", argv[optind - 1]);
+        }
+    }
+    if (optind != argc) {
+        return cli_usage(&c, "unexpected argument %s", argv[optind]);
+    }
+    if (c.home == NULL || *c.home == '\0') {
+        return cli_usage(&c, "--home DIR is required (or set CDHT_HOME)");
+    }
+    const char *why = NULL;
+    if (unit == NULL) {
+        return cli_usage(&c, "--unit CODE is required: the unit this device works for");
+    }
+    if (domain_unit_code_check(unit, &why) != ERR_OK) {
+        return cli_usage(&c, "--unit: %s", why);
+    }
+    char *norm = NULL;
+    if (name != NULL && domain_name_normalize(name, UNIT_NAME_SIZE_MAX, &norm, &why) != ERR_OK) {
+        return cli_usage(&c, "--name: %s", why);
+    }
+    if (network != NULL && domain_unit_code_check(network, &why) != ERR_OK) {
+        free(norm);
+        return cli_usage(&c, "--network: must be 1-%u letters, digits, '.', '_' or '-'",
+                         UNIT_CODE_SIZE_MAX);
+    }
+    char pass[PASSPHRASE_SIZE_MAX];
+    size_t pass_len = 0;
+    if (c.pass_file != NULL) {
+        err_code rc = keys_read_passphrase(c.pass_file, pass, &pass_len);
+        if (rc != ERR_OK) {
+            free(norm);
+            return cli_fail(&c, rc, "cannot use the passphrase file: %s",
+                            rc == ERR_MSGSIZE ? "it is too long"
+                            : rc == ERR_INVAL ? "it is empty"
+                                              : err_str(rc));
+        }
+    }
+    struct replica_init_opts o = {.unit = unit, .name = norm, .network = network,
+                                  .pass = c.pass_file ? pass : NULL, .pass_len = pass_len};
+    err_code rc = replica_init(c.home, &o);
+    sodium_memzero(pass, sizeof pass);
+    free(norm);
+    if (rc == ERR_INVAL) {
+        return cli_fail(&c, rc, "%s exists and is not an empty directory", c.home);
+    }
+    if (rc != ERR_OK) {
+        return cli_fail(&c, rc, "cannot create the replica in %s: %s", c.home, err_str(rc));
+    }
+    struct replica *r = NULL;
+    int ec = cli_open(&c, 0, &r);
+    if (ec != 0) {
+        return ec;
+    }
+    char k[48];
+    cli_key_b64(r->pk, k);
+    printf("%s\n", k);
+    replica_close(r);
+    return CLI_OK;
+}
+
+int
+cmd_whoami(int argc, char **argv)
+{
+    struct cli c;
+    cli_init(&c, "whoami", "whoami --home DIR");
+    static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (cli_common(&c, opt, optarg)) {
+            continue;
+        }
+        if (opt == 'h') {
+            cli_usage(&c, NULL);
+            return CLI_OK;
+        }
+        return cli_usage(&c, "unknown option %s", argv[optind - 1]);
+    }
+    if (optind != argc) {
+        return cli_usage(&c, "unexpected argument %s", argv[optind]);
+    }
+    struct replica *r = NULL;
+    int ec = cli_open(&c, 0, &r);
+    if (ec != 0) {
+        return ec;
+    }
+    char k[48], vkey[NOTE_VERIFIER_KEY_SIZE_MAX];
+    cli_key_b64(r->pk, k);
+    err_code rc = note_verifier_key(r->log_name, r->pk, vkey, sizeof vkey);
+    replica_close(r);
+    if (rc != ERR_OK) {
+        return cli_fail(&c, rc, "cannot format the verifier key");
+    }
+    printf("%s\n%s\n", k, vkey);
+    return CLI_OK;
+}

@@ -1,0 +1,80 @@
+/*
+ * cdht: one binary, git-style subcommands. The table below is the whole command surface;
+ * each handler lives in its own file under tools/. Data goes to stdout in stable, parseable
+ * formats; diagnostics go to stderr.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "diag.h"
+
+struct command {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *help;
+};
+
+static const struct command commands[] = {
+    {"init", cmd_init, "create a replica home: device key and SQLite replica"},
+    {"whoami", cmd_whoami, "print this device's public key and note verifier key"},
+    {"log", cmd_log, "list logs; print checkpoints, leaves, proofs and heads"},
+    {"unit", cmd_unit, "add and list administrative units"},
+    {"person", cmd_person, "add, change, remove and list people"},
+    {"hash", cmd_hash, "print the digest of the materialised state"},
+    {"conflicts", cmd_conflicts, "list concurrent writes that lost"},
+    {"bundle", cmd_bundle, "export and import signed, compressed bundles (USB)"},
+    {"audit", cmd_audit, "re-verify every log held: leaves, roots, signatures"},
+};
+
+static void
+usage(FILE *f)
+{
+    fprintf(f, "usage: cdht <command> [--home DIR] [options]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    }
+    fprintf(f, "\nEvery command takes --home DIR (default: $CDHT_HOME).\n"
+               "Run 'cdht <command> --help' for its options.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    if (sodium_init() < 0) {
+        fprintf(stderr, "cdht: libsodium failed to initialise\n");
+        return CLI_ERROR;
+    }
+    /* Replicas hold personal data: nothing cdht creates is readable by other users. */
+    umask(077);
+    const char *dbg = getenv("CDHT_DEBUG");
+    if (dbg != NULL && *dbg == '1') {
+        diag_level = DIAG_DEBUG;
+    }
+    if (argc < 2) {
+        usage(stderr);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            int rc = commands[i].fn(argc - 1, argv + 1);
+            if (fflush(stdout) != 0 && rc == CLI_OK) {
+                fprintf(stderr, "cdht %s: cannot write the output\n", argv[1]);
+                rc = CLI_ERROR;
+            }
+            return rc;
+        }
+    }
+    fprintf(stderr, "cdht: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return CLI_USAGE;
+}

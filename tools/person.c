@@ -1,0 +1,370 @@
+/*
+ * cdht person: registering people, changing and removing them, and listing them. Every value
+ * is checked before anything is written (name normalised to NFC, birth year in range, gender,
+ * target group, unit exists, citizen id shape agreeing with birth year and gender); the
+ * citizen id itself is never stored, only its keyed hash (DOMAIN.md, DESIGN.md section 10).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "domain.h"
+#include "hlc.h"
+#include "merge.h"
+#include "replica.h"
+#include "store.h"
+
+#define PERSON_CELLS_MAX 6u
+
+struct person_args {
+    const char *name, *birth_year, *gender, *unit, *group, *cid, *format;
+};
+
+static int
+person_parse(struct cli *c, int argc, char **argv, struct person_args *a, int listing)
+{
+    static const struct option opts[] = {
+        CLI_COMMON_OPTIONS,
+        {"name", required_argument, NULL, 'n'},
+        {"birth-year", required_argument, NULL, 'b'},
+        {"gender", required_argument, NULL, 'g'},
+        {"unit", required_argument, NULL, 'u'},
+        {"group", required_argument, NULL, 'G'},
+        {"citizen-id", required_argument, NULL, 'C'},
+        {"format", required_argument, NULL, 'f'},
+        {NULL, 0, NULL, 0},
+    };
+    int opt;
+    memset(a, 0, sizeof *a);
+    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (cli_common(c, opt, optarg)) {
+            continue;
+        }
+        switch (opt) {
+        case 'n': a->name = optarg; break;
+        case 'b': a->birth_year = optarg; break;
+        case 'g': a->gender = optarg; break;
+        case 'u': a->unit = optarg; break;
+        case 'G': a->group = optarg; break;
+        case 'C': a->cid = optarg; break;
+        case 'f': a->format = optarg; break;
+        case 'h': cli_usage(c, NULL); return -1;
+        default: return cli_usage(c, "unknown option %s", argv[optind - 1]);
+        }
+        if (listing && opt != 'u' && opt != 'f') {
+            return cli_usage(c, "option %s does not apply here", argv[optind - 1]);
+        }
+        if (!listing && opt == 'f') {
+            return cli_usage(c, "option --format does not apply here");
+        }
+    }
+    return 0;
+}
+
+static int
+person_current_year(void)
+{
+    time_t s = (time_t)(hlc_wall_ms() / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    return tm.tm_year + 1900;
+}
+
+/* Validated cells for the flags given; *name_out owns the normalised name. Returns 0 or the
+ * exit code after printing why. have_year/have_gender supply the stored values for checking
+ * a citizen id on `set` when those flags are absent. */
+static int
+person_cells(struct cli *c, struct replica *r, const struct person_args *a, long have_year,
+             int have_gender, struct replica_cell cells[PERSON_CELLS_MAX], size_t *n,
+             char **name_out, uint8_t cid_hash[HASH_SIZE])
+{
+    const char *why = NULL;
+    int64_t year = have_year;
+    enum domain_gender gender = (enum domain_gender)have_gender;
+    *n = 0;
+    *name_out = NULL;
+    if (a->name != NULL) {
+        if (domain_name_normalize(a->name, PERSON_NAME_SIZE_MAX, name_out, &why) != ERR_OK) {
+            return cli_usage(c, "--name: %s", why);
+        }
+        cells[(*n)++] = (struct replica_cell){.col = "name", .type = SCHEMA_TEXT, .s = *name_out};
+    }
+    if (a->birth_year != NULL) {
+        if (cli_parse_i64(a->birth_year, 0, 9999, &year) != 0 ||
+            domain_birth_year_check((long)year, person_current_year(), &why) != ERR_OK) {
+            return cli_usage(c, "--birth-year: %s",
+                             why ? why : "must be a year such as 1985");
+        }
+        cells[(*n)++] = (struct replica_cell){.col = "birth_year", .type = SCHEMA_INT, .i = year};
+    }
+    if (a->gender != NULL) {
+        if (domain_gender_parse(a->gender, &gender, &why) != ERR_OK) {
+            return cli_usage(c, "--gender: %s", why);
+        }
+        cells[(*n)++] = (struct replica_cell){.col = "gender", .type = SCHEMA_TEXT,
+                                              .s = domain_gender_str(gender)};
+    }
+    if (a->unit != NULL) {
+        if (domain_unit_code_check(a->unit, &why) != ERR_OK) {
+            return cli_usage(c, "--unit: %s", why);
+        }
+        int e = unit_exists(r, a->unit);
+        if (e != 1) {
+            return e < 0 ? cli_fail(c, ERR_DB, "cannot read units")
+                         : cli_usage(c, "--unit: unknown unit %s (cdht unit list shows them)",
+                                     a->unit);
+        }
+        cells[(*n)++] = (struct replica_cell){.col = "unit", .type = SCHEMA_TEXT, .s = a->unit};
+    }
+    if (a->group != NULL) {
+        if (domain_group_check(a->group, &why) != ERR_OK) {
+            return cli_usage(c, "--group: %s", why);
+        }
+        cells[(*n)++] = (struct replica_cell){.col = "target_group", .type = SCHEMA_TEXT,
+                                              .s = a->group};
+    }
+    if (a->cid != NULL) {
+        if (year < 0 || have_gender < 0) {
+            return cli_usage(c, "--citizen-id: the person's birth year and gender are needed "
+                                "to check it");
+        }
+        if (domain_citizen_id_check(a->cid, (long)year, gender, &why) != ERR_OK) {
+            return cli_usage(c, "--citizen-id: %s", why);
+        }
+        domain_citizen_id_hash(r->cid_key, a->cid, cid_hash);
+        cells[(*n)++] = (struct replica_cell){.col = "cid_hash", .type = SCHEMA_BLOB,
+                                              .b = cid_hash, .b_len = HASH_SIZE};
+    }
+    ASSERT(*n <= PERSON_CELLS_MAX);
+    return 0;
+}
+
+static int
+person_commit(struct cli *c, struct replica *r, const char *id, int exists,
+              const struct replica_cell *cells, size_t n, int fresh)
+{
+    struct replica_txn *t = NULL;
+    err_code rc = replica_txn_new(r, &t);
+    if (rc == ERR_OK) {
+        if ((rc = replica_txn_put(t, "person", id, exists, cells, n, fresh)) == ERR_OK) {
+            rc = replica_txn_commit(r, t, NULL);
+        } else {
+            replica_txn_free(t);
+        }
+    }
+    return rc == ERR_OK ? 0 : cli_write_failed(c, rc);
+}
+
+static int
+person_add(int argc, char **argv)
+{
+    struct cli c;
+    struct person_args a;
+    cli_init(&c, "person add",
+             "person add --home DIR --name TEXT --birth-year YYYY --gender male|female "
+             "--unit CODE [--group farmer|worker|official] [--citizen-id DIGITS]");
+    int ec = person_parse(&c, argc, argv, &a, 0);
+    if (ec != 0) {
+        return ec < 0 ? CLI_OK : ec;
+    }
+    if (optind != argc) {
+        return cli_usage(&c, "unexpected argument %s", argv[optind]);
+    }
+    if (a.name == NULL || a.birth_year == NULL || a.gender == NULL || a.unit == NULL) {
+        return cli_usage(&c, "--name, --birth-year, --gender and --unit are required");
+    }
+    struct replica *r = NULL;
+    if ((ec = cli_open(&c, REPLICA_WRITE, &r)) != 0) {
+        return ec;
+    }
+    struct replica_cell cells[PERSON_CELLS_MAX];
+    size_t n = 0;
+    char *name = NULL;
+    uint8_t cid_hash[HASH_SIZE];
+    char id[REPLICA_ID_SIZE + 1];
+    if ((ec = person_cells(&c, r, &a, -1, 0, cells, &n, &name, cid_hash)) == 0) {
+        replica_new_id(id);
+        if ((ec = person_commit(&c, r, id, 1, cells, n, 1)) == 0) {
+            printf("%s\n", id);
+        }
+    }
+    free(name);
+    replica_close(r);
+    return ec;
+}
+
+/* Reads a live person's stored birth year and gender; 0, or the exit code after printing. */
+static int
+person_lookup(struct cli *c, struct replica *r, const char *id, long *year, int *gender)
+{
+    static const char sql[] = "SELECT birth_year, gender FROM person WHERE id=?1 AND _live";
+    sqlite3_stmt *s = store_stmt(r->st, sql);
+    if (s == NULL) {
+        return cli_fail(c, ERR_DB, "cannot read people");
+    }
+    sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(s);
+        return rc == SQLITE_DONE ? cli_usage(c, "unknown person id %s", id)
+                                 : cli_fail(c, ERR_DB, "cannot read people");
+    }
+    *year = sqlite3_column_type(s, 0) == SQLITE_NULL ? -1 : (long)sqlite3_column_int64(s, 0);
+    const char *g = (const char *)sqlite3_column_text(s, 1);
+    enum domain_gender ge = DOMAIN_GENDER_MALE;
+    const char *why = NULL;
+    *gender = g != NULL && domain_gender_parse(g, &ge, &why) == ERR_OK ? (int)ge : -1;
+    sqlite3_reset(s);
+    return 0;
+}
+
+static int
+person_set_or_rm(int argc, char **argv, int rm)
+{
+    struct cli c;
+    struct person_args a;
+    cli_init(&c, rm ? "person rm" : "person set",
+             rm ? "person rm --home DIR ID"
+                : "person set --home DIR ID [--name TEXT] [--birth-year YYYY] "
+                  "[--gender male|female] [--unit CODE] [--group G] [--citizen-id DIGITS]");
+    int ec = person_parse(&c, argc, argv, &a, 0);
+    if (ec != 0) {
+        return ec < 0 ? CLI_OK : ec;
+    }
+    if (optind + 1 != argc) {
+        return cli_usage(&c, "exactly one person ID is required");
+    }
+    const char *id = argv[optind];
+    int any = a.name || a.birth_year || a.gender || a.unit || a.group || a.cid;
+    if (rm && any) {
+        return cli_usage(&c, "person rm takes only the ID");
+    }
+    if (!rm && !any) {
+        return cli_usage(&c, "nothing to change: give at least one of the flags");
+    }
+    if (strlen(id) == 0 || strlen(id) > PK_SIZE_MAX) {
+        return cli_usage(&c, "unknown person id");
+    }
+    struct replica *r = NULL;
+    if ((ec = cli_open(&c, REPLICA_WRITE, &r)) != 0) {
+        return ec;
+    }
+    long year = -1;
+    int gender = -1;
+    char *name = NULL;
+    if ((ec = person_lookup(&c, r, id, &year, &gender)) != 0) {
+        goto out;
+    }
+    if (rm) {
+        ec = person_commit(&c, r, id, 0, NULL, 0, 0);
+        goto out;
+    }
+    struct replica_cell cells[PERSON_CELLS_MAX];
+    size_t n = 0;
+    uint8_t cid_hash[HASH_SIZE];
+    if ((ec = person_cells(&c, r, &a, year, gender, cells, &n, &name, cid_hash)) == 0) {
+        ec = person_commit(&c, r, id, -1, cells, n, 0);
+    }
+out:
+    free(name);
+    replica_close(r);
+    return ec;
+}
+
+static int
+person_list(int argc, char **argv)
+{
+    struct cli c;
+    struct person_args a;
+    cli_init(&c, "person list", "person list --home DIR [--unit CODE] [--format table|csv|json]");
+    int ec = person_parse(&c, argc, argv, &a, 1);
+    if (ec != 0) {
+        return ec < 0 ? CLI_OK : ec;
+    }
+    if (optind != argc) {
+        return cli_usage(&c, "unexpected argument %s", argv[optind]);
+    }
+    const char *fmt = a.format ? a.format : "table";
+    if (strcmp(fmt, "table") != 0 && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0) {
+        return cli_usage(&c, "--format must be table, csv or json");
+    }
+    struct replica *r = NULL;
+    if ((ec = cli_open(&c, 0, &r)) != 0) {
+        return ec;
+    }
+    static const char sql[] =
+        "SELECT id, name, birth_year, gender, unit, ifnull(target_group, '') FROM person "
+        "WHERE _live AND (?1 IS NULL OR unit=?1) ORDER BY unit, name, id";
+    sqlite3_stmt *s = store_stmt(r->st, sql);
+    int rc = SQLITE_ERROR;
+    if (s != NULL) {
+        if (a.unit != NULL) {
+            sqlite3_bind_text(s, 1, a.unit, -1, SQLITE_STATIC);
+        }
+        int first = 1;
+        if (strcmp(fmt, "csv") == 0) {
+            printf("id,name,birth_year,gender,unit,group\n");
+        } else if (strcmp(fmt, "json") == 0) {
+            printf("[");
+        }
+        while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+            const char *f[6];
+            for (int i = 0; i < 6; i++) {
+                f[i] = (const char *)sqlite3_column_text(s, i);
+                f[i] = f[i] ? f[i] : "";
+            }
+            if (strcmp(fmt, "table") == 0) {
+                printf("%s\t%s\t%s\t%s\t%s\t%s\n", f[0], f[1], f[2], f[3], f[4], f[5]);
+            } else if (strcmp(fmt, "csv") == 0) {
+                for (int i = 0; i < 6; i++) {
+                    cli_csv_str(stdout, f[i]);
+                    putchar(i < 5 ? ',' : '\n');
+                }
+            } else {
+                static const char *const keys[] = {"id", "name", "birth_year", "gender",
+                                                   "unit", "group"};
+                printf("%s\n  {", first ? "" : ",");
+                for (int i = 0; i < 6; i++) {
+                    printf("%s\"%s\": ", i ? ", " : "", keys[i]);
+                    if (i == 2) {
+                        printf("%s", f[i][0] ? f[i] : "null");
+                    } else {
+                        cli_json_str(stdout, f[i]);
+                    }
+                }
+                printf("}");
+            }
+            first = 0;
+        }
+        if (strcmp(fmt, "json") == 0) {
+            printf("%s]\n", first ? "" : "\n");
+        }
+        sqlite3_reset(s);
+    }
+    replica_close(r);
+    return rc == SQLITE_DONE ? CLI_OK : cli_fail(&c, ERR_DB, "cannot read people");
+}
+
+int
+cmd_person(int argc, char **argv)
+{
+    if (argc >= 2) {
+        if (strcmp(argv[1], "add") == 0) {
+            return person_add(argc - 1, argv + 1);
+        }
+        if (strcmp(argv[1], "set") == 0) {
+            return person_set_or_rm(argc - 1, argv + 1, 0);
+        }
+        if (strcmp(argv[1], "rm") == 0) {
+            return person_set_or_rm(argc - 1, argv + 1, 1);
+        }
+        if (strcmp(argv[1], "list") == 0) {
+            return person_list(argc - 1, argv + 1);
+        }
+    }
+    fprintf(stderr, "usage: cdht person add|set|rm|list ... (cdht person add --help)\n");
+    return CLI_USAGE;
+}
