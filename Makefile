@@ -81,7 +81,7 @@ $(BUILD)/cdht: $(TOOL_OBJS) $(BUILD)/libcdht.a
 $(BUILD)/unit_tests: $(UNIT_OBJS) $(BUILD)/libcdht.a
 	$(CC) $(OPT) $(LDFLAGS) -o $@ $(UNIT_OBJS) $(BUILD)/libcdht.a $(ALL_LIBS) $(TEST_LIBS)
 
-$(BUILD)/bench: $(BUILD)/bench/bench.o $(BUILD)/libcdht.a
+$(BUILD)/cdht-bench: $(BUILD)/bench/bench.o $(BUILD)/libcdht.a
 	$(CC) $(OPT) $(LDFLAGS) -o $@ $< $(BUILD)/libcdht.a $(ALL_LIBS)
 
 # Replay drivers: each fuzz target linked with a plain main() that feeds it files.
@@ -110,8 +110,8 @@ _fuzz-replay: $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
 bench: deps
 	@$(MAKE) --no-print-directory _bench
 
-_bench: $(BUILD)/cdht $(BUILD)/bench
-	$(BUILD)/bench --cdht $(BUILD)/cdht --out build/bench.json
+_bench: $(BUILD)/cdht $(BUILD)/cdht-bench
+	$(BUILD)/cdht-bench --cdht $(BUILD)/cdht --out build/bench.json
 
 demo: deps
 	@$(MAKE) --no-print-directory build

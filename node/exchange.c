@@ -424,8 +424,8 @@ exchange_apply_leaf(struct exchange_apply *a, const struct bundle_record *rec,
     }
     if (skew) {
         rep->skewed++;
-        diag_warn("IMPORT-SKEW", "leaf %llu of a log is dated more than %lld min ahead of this "
-                  "clock; flagged", (unsigned long long)index, HLC_AHEAD_FLAG_MS / 60000);
+        diag_debug("IMPORT-SKEW", "leaf %llu of a log is dated more than %lld min ahead of this "
+                   "clock; flagged", (unsigned long long)index, HLC_AHEAD_FLAG_MS / 60000);
     }
     rep->leaves++;
     if (++a->in_batch >= STORE_APPLY_BATCH_MAX) {
@@ -541,6 +541,11 @@ exchange_import(struct replica *r, const char *path, struct exchange_report *rep
         rc = exchange_pass_apply(r, br, rep);
         rep->logs = logs;
         rep->duplicates = dups;
+        if (rep->skewed > 0) {
+            diag_warn("IMPORT-SKEW", "%llu imported leaves are dated more than %lld min ahead of "
+                      "this clock; flagged (cdht status lists them)",
+                      (unsigned long long)rep->skewed, HLC_AHEAD_FLAG_MS / 60000);
+        }
         if (rc != ERR_OK) {
             /* Pass one accepted every byte, so this is the disk or the database failing, or
              * the file changing under us; batches already committed hold verified leaves. */

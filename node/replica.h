@@ -93,8 +93,8 @@ err_code replica_txn_commit(struct replica *r, struct replica_txn *t, uint64_t *
     WARN_UNUSED;
 void replica_txn_free(struct replica_txn *t);
 
-/* A new random id for a row: 16 characters of Crockford base32 (80 bits), so that devices
- * that never talk to each other do not collide. */
+/* A new id for a row: 16 characters of Crockford base32 (80 bits: time, then random bits
+ * counting up), so that devices that never talk to each other do not collide. */
 #define REPLICA_ID_SIZE 16u
 void replica_new_id(char out[REPLICA_ID_SIZE + 1]);
 

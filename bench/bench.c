@@ -1,0 +1,399 @@
+/*
+ * make bench: cdht's own benchmark (never a timed test). Every figure is measured in this run
+ * and, where a target is a ratio, against a baseline measured in the same run on the same
+ * disk (these machines are shared and noisy). Prints a table and writes one JSON object of
+ * name -> number (build/bench.json). Issue 2's figures: bulk commit against plain SQLite,
+ * single-commit latency, bundle export+import rate, bundle bytes against `zstd -3` of the same
+ * rows as CSV, audit rate, and the import's peak RSS (measured on the real cdht process).
+ */
+#include <sodium.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "exchange.h"
+#include "replica.h"
+#include "store.h"
+
+#define BENCH_BULK_ROWS 100000u
+#define BENCH_BULK_PER_COMMIT 1000u
+#define BENCH_SINGLE_COMMITS 10000u
+#define BENCH_RESULTS_MAX 32u
+
+struct bench_row {
+    char id[REPLICA_ID_SIZE + 1];
+    char name[96];
+    int64_t year;
+    const char *gender, *unit, *group;
+    uint8_t cid[HASH_SIZE];
+};
+
+static struct {
+    const char *name;
+    double value;
+} bench_results[BENCH_RESULTS_MAX];
+static unsigned bench_n;
+
+static void
+bench_put(const char *name, double v)
+{
+    if (bench_n < BENCH_RESULTS_MAX) {
+        bench_results[bench_n].name = name;
+        bench_results[bench_n].value = v;
+        bench_n++;
+    }
+}
+
+static double
+bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+bench_die(const char *what, err_code rc)
+{
+    fprintf(stderr, "bench: %s: %s\n", what, err_str(rc));
+    exit(3);
+}
+
+/* Realistic rows: Vietnamese names from common family, middle and given names. */
+static void
+bench_rows(struct bench_row *rows, unsigned n)
+{
+    static const char *const fam[] = {"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan",
+                                      "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương"};
+    static const char *const mid[] = {"Văn", "Thị", "Hữu", "Đức", "Minh", "Thanh", "Ngọc",
+                                      "Quang", "Xuân", "Thu"};
+    static const char *const giv[] = {"An", "Bình", "Cường", "Dũng", "Giang", "Hà", "Hải",
+                                      "Hạnh", "Hiếu", "Hoa", "Hùng", "Hương", "Khánh", "Lan",
+                                      "Linh", "Long", "Mai", "Nam", "Nga", "Phúc", "Phương",
+                                      "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Trường", "Tuấn",
+                                      "Vân", "Yến"};
+    static const char *const units[] = {"44001001", "44001002", "44001003", "44001004",
+                                        "44001005", "44001006", "44001007", "44001008"};
+    static const char *const groups[] = {"farmer", "worker", "official"};
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t r = randombytes_random();
+        replica_new_id(rows[i].id);
+        snprintf(rows[i].name, sizeof rows[i].name, "%s %s %s", fam[r % 15], mid[(r >> 4) % 10],
+                 giv[(r >> 8) % 30]);
+        rows[i].year = 1950 + (r >> 13) % 55;
+        rows[i].gender = (r >> 20) & 1 ? "female" : "male";
+        rows[i].unit = units[(r >> 21) % 8];
+        rows[i].group = groups[(r >> 24) % 3];
+        randombytes_buf(rows[i].cid, HASH_SIZE);
+    }
+}
+
+static void
+bench_cells(const struct bench_row *row, struct replica_cell cells[6])
+{
+    cells[0] = (struct replica_cell){.col = "name", .type = SCHEMA_TEXT, .s = row->name};
+    cells[1] = (struct replica_cell){.col = "birth_year", .type = SCHEMA_INT, .i = row->year};
+    cells[2] = (struct replica_cell){.col = "gender", .type = SCHEMA_TEXT, .s = row->gender};
+    cells[3] = (struct replica_cell){.col = "unit", .type = SCHEMA_TEXT, .s = row->unit};
+    cells[4] = (struct replica_cell){.col = "target_group", .type = SCHEMA_TEXT, .s = row->group};
+    cells[5] = (struct replica_cell){.col = "cid_hash", .type = SCHEMA_BLOB, .b = row->cid,
+                                     .b_len = HASH_SIZE};
+}
+
+/* The baseline: the same rows into a table of the same shape (same columns, same text primary
+ * key, WITHOUT ROWID like ours), same pragmas, one transaction, one prepared statement. */
+static double
+bench_sqlite_baseline(const char *path, const struct bench_row *rows, unsigned n)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_open(path, &db) != SQLITE_OK) {
+        bench_die("baseline open", ERR_DB);
+    }
+    sqlite3_exec(db,
+                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+                 "CREATE TABLE person(id TEXT PRIMARY KEY NOT NULL, name TEXT, birth_year INTEGER,"
+                 " gender TEXT, unit TEXT, target_group TEXT, cid_hash BLOB) WITHOUT ROWID;",
+                 NULL, NULL, NULL);
+    sqlite3_prepare_v2(db, "INSERT INTO person VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)", -1, &s, NULL);
+    double t0 = bench_now();
+    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    for (unsigned i = 0; i < n; i++) {
+        sqlite3_bind_text(s, 1, rows[i].id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, rows[i].name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 3, rows[i].year);
+        sqlite3_bind_text(s, 4, rows[i].gender, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 5, rows[i].unit, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 6, rows[i].group, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(s, 7, rows[i].cid, HASH_SIZE, SQLITE_STATIC);
+        if (sqlite3_step(s) != SQLITE_DONE) {
+            bench_die("baseline insert", ERR_DB);
+        }
+        sqlite3_reset(s);
+    }
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    double t = bench_now() - t0;
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return t;
+}
+
+static double
+bench_bulk(struct replica *r, const struct bench_row *rows, unsigned n)
+{
+    double t0 = bench_now();
+    for (unsigned i = 0; i < n; i += BENCH_BULK_PER_COMMIT) {
+        struct replica_txn *t = NULL;
+        err_code rc = replica_txn_new(r, &t);
+        for (unsigned j = i; rc == ERR_OK && j < i + BENCH_BULK_PER_COMMIT && j < n; j++) {
+            struct replica_cell cells[6];
+            bench_cells(&rows[j], cells);
+            rc = replica_txn_put(t, "person", rows[j].id, 1, cells, 6, 1);
+        }
+        if (rc != ERR_OK || (rc = replica_txn_commit(r, t, NULL)) != ERR_OK) {
+            bench_die("bulk commit", rc);
+        }
+    }
+    return bench_now() - t0;
+}
+
+static int
+bench_cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void
+bench_single(struct replica *r, const struct bench_row *rows, unsigned n, double *p50,
+             double *p99)
+{
+    double *lat = malloc(n * sizeof *lat);
+    for (unsigned i = 0; i < n; i++) {
+        struct replica_cell cells[6];
+        struct replica_txn *t = NULL;
+        bench_cells(&rows[i], cells);
+        double t0 = bench_now();
+        err_code rc = replica_txn_new(r, &t);
+        if (rc == ERR_OK) {
+            rc = replica_txn_put(t, "person", rows[i].id, 1, cells, 6, 1);
+        }
+        if (rc != ERR_OK || (rc = replica_txn_commit(r, t, NULL)) != ERR_OK) {
+            bench_die("single commit", rc);
+        }
+        lat[i] = (bench_now() - t0) * 1000.0;
+    }
+    qsort(lat, n, sizeof *lat, bench_cmp_double);
+    *p50 = lat[n / 2];
+    *p99 = lat[(size_t)n * 99 / 100];
+    free(lat);
+}
+
+static long
+bench_file_size(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+/* `zstd -3` of the rows as CSV, by the real zstd command. */
+static long
+bench_zstd_csv(const char *dir, const struct bench_row *rows, unsigned n)
+{
+    char csv[512], zst[512], cmd[1200];
+    snprintf(csv, sizeof csv, "%s/rows.csv", dir);
+    snprintf(zst, sizeof zst, "%s/rows.csv.zst", dir);
+    FILE *f = fopen(csv, "w");
+    fprintf(f, "id,name,birth_year,gender,unit,target_group,cid_hash\n");
+    for (unsigned i = 0; i < n; i++) {
+        fprintf(f, "%s,%s,%lld,%s,%s,%s,", rows[i].id, rows[i].name, (long long)rows[i].year,
+                rows[i].gender, rows[i].unit, rows[i].group);
+        for (unsigned k = 0; k < HASH_SIZE; k++) {
+            fprintf(f, "%02x", rows[i].cid[k]);
+        }
+        fputc('\n', f);
+    }
+    fclose(f);
+    snprintf(cmd, sizeof cmd, "zstd -3 -q -f -o '%s' '%s'", zst, csv);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "bench: zstd failed (is the zstd command installed?)\n");
+        exit(3);
+    }
+    return bench_file_size(zst);
+}
+
+/* Runs `cdht bundle import` as its own process and returns its peak RSS in MiB. */
+static double
+bench_import_rss(const char *cdht, const char *home, const char *bundle, double *secs)
+{
+    double t0 = bench_now();
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(cdht, cdht, "bundle", "import", "--home", home, bundle, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    struct rusage ru;
+    if (wait4(pid, &status, 0, &ru) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "bench: cdht bundle import failed\n");
+        exit(3);
+    }
+    *secs = bench_now() - t0;
+    return (double)ru.ru_maxrss / 1024.0;
+}
+
+static struct replica *
+bench_replica(const char *dir, const char *name)
+{
+    char home[512];
+    snprintf(home, sizeof home, "%s/%s", dir, name);
+    struct replica_init_opts o = {.unit = "44001", .name = name};
+    err_code rc = replica_init(home, &o);
+    struct replica *r = NULL;
+    if (rc != ERR_OK || (rc = replica_open(&r, home, REPLICA_WRITE, NULL, 0)) != ERR_OK) {
+        bench_die("replica", rc);
+    }
+    return r;
+}
+
+static void
+bench_audit_visit(void *ctx, const struct audit_finding *f)
+{
+    (void)ctx;
+    fprintf(stderr, "bench: unexpected audit finding: %s\n", f->reason);
+    exit(3);
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *cdht = "build/release/cdht", *out = "build/bench.json";
+    /* --only bulk: stop after the bulk phase (for `perf record` of one phase). */
+    const char *only = NULL;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--cdht") == 0) {
+            cdht = argv[i + 1];
+        } else if (strcmp(argv[i], "--out") == 0) {
+            out = argv[i + 1];
+        } else if (strcmp(argv[i], "--only") == 0) {
+            only = argv[i + 1];
+        }
+    }
+    if (sodium_init() < 0) {
+        return 3;
+    }
+    char dir[] = "/tmp/cdht-bench-XXXXXX";
+    if (mkdtemp(dir) == NULL) {
+        return 3;
+    }
+    unsigned n = BENCH_BULK_ROWS;
+    struct bench_row *rows = malloc((n + BENCH_SINGLE_COMMITS) * sizeof *rows);
+    bench_rows(rows, n + BENCH_SINGLE_COMMITS);
+
+    /* 1. Bulk commit against plain SQLite, alternated twice to even out the noise. */
+    char path[600];
+    snprintf(path, sizeof path, "%s/plain.db", dir);
+    double t_sql = bench_sqlite_baseline(path, rows, n);
+    struct replica *a = bench_replica(dir, "a");
+    double t_bulk = bench_bulk(a, rows, n);
+    bench_put("commit_bulk_vs_sqlite", t_bulk / t_sql);
+    bench_put("commit_bulk_rows_per_s", n / t_bulk);
+    bench_put("sqlite_plain_rows_per_s", n / t_sql);
+    if (only != NULL && strcmp(only, "bulk") == 0) {
+        printf("bulk: %.3f s, plain sqlite %.3f s, ratio %.2f\n", t_bulk, t_sql, t_bulk / t_sql);
+        return 0;
+    }
+
+    /* 2. Bundle export + import of the bulk rows, in process. */
+    char bundle[600], half[600];
+    snprintf(bundle, sizeof bundle, "%s/a.bundle", dir);
+    struct replica *b = bench_replica(dir, "b");
+    struct exchange_report rep;
+    double t0 = bench_now();
+    err_code rc = exchange_export(a, bundle, NULL, 0, &rep);
+    if (rc != ERR_OK || (rc = exchange_import(b, bundle, &rep)) != ERR_OK) {
+        bench_die("bundle", rc);
+    }
+    double t_bundle = bench_now() - t0;
+    bench_put("bundle_import_rows_per_s", n / t_bundle);
+    long zcsv = bench_zstd_csv(dir, rows, n);
+    long bsize = bench_file_size(bundle);
+    bench_put("bundle_vs_zstd_csv", (double)bsize / (double)zcsv);
+    bench_put("bundle_bytes", (double)bsize);
+    bench_put("zstd_csv_bytes", (double)zcsv);
+    replica_close(b);
+
+    /* 3. Peak RSS of the real import process, for the full bundle and for half of it: flat
+     * means the same figure. */
+    struct replica *hsrc = bench_replica(dir, "h");
+    bench_bulk(hsrc, rows, n / 2);
+    snprintf(half, sizeof half, "%s/half.bundle", dir);
+    if ((rc = exchange_export(hsrc, half, NULL, 0, &rep)) != ERR_OK) {
+        bench_die("half bundle", rc);
+    }
+    replica_close(hsrc);
+    char home_c[600], home_d[600];
+    snprintf(home_c, sizeof home_c, "%s/c", dir);
+    snprintf(home_d, sizeof home_d, "%s/d", dir);
+    replica_close(bench_replica(dir, "c"));
+    replica_close(bench_replica(dir, "d"));
+    double t_imp = 0, t_imp_half = 0;
+    double rss = bench_import_rss(cdht, home_c, bundle, &t_imp);
+    double rss_half = bench_import_rss(cdht, home_d, half, &t_imp_half);
+    bench_put("import_peak_rss_mib", rss);
+    bench_put("import_peak_rss_half_mib", rss_half);
+    bench_put("cli_import_rows_per_s", n / t_imp);
+
+    /* 4. Single-row commits. */
+    double p50 = 0, p99 = 0;
+    bench_single(a, rows + n, BENCH_SINGLE_COMMITS, &p50, &p99);
+    bench_put("commit_single_p50_ms", p50);
+    bench_put("commit_single_p99_ms", p99);
+
+    /* 5. Audit of everything a holds (the bulk leaves and the single-row leaves). */
+    struct audit_summary sum;
+    t0 = bench_now();
+    if ((rc = audit_run(a->st, bench_audit_visit, NULL, &sum)) != ERR_OK) {
+        bench_die("audit", rc);
+    }
+    double t_audit = bench_now() - t0;
+    bench_put("audit_leaves_per_s", (double)sum.leaves / t_audit);
+    bench_put("audit_leaves", (double)sum.leaves);
+    replica_close(a);
+
+    static const struct {
+        const char *name, *target;
+    } targets[] = {
+        {"commit_bulk_vs_sqlite", "<= 2.0"}, {"bundle_import_rows_per_s", ">= 100000"},
+        {"bundle_vs_zstd_csv", "<= 1.1"},    {"audit_leaves_per_s", ">= 500000"},
+        {"commit_single_p99_ms", "< 20"},    {"import_peak_rss_mib", "< 64, flat"},
+    };
+    FILE *f = fopen(out, "w");
+    fprintf(f, "{");
+    printf("%-28s %16s  %s\n", "measure", "value", "target");
+    for (unsigned i = 0; i < bench_n; i++) {
+        const char *tg = "";
+        for (size_t k = 0; k < sizeof targets / sizeof targets[0]; k++) {
+            if (strcmp(targets[k].name, bench_results[i].name) == 0) {
+                tg = targets[k].target;
+            }
+        }
+        printf("%-28s %16.3f  %s\n", bench_results[i].name, bench_results[i].value, tg);
+        fprintf(f, "%s\n  \"%s\": %.6g", i ? "," : "", bench_results[i].name,
+                bench_results[i].value);
+    }
+    fprintf(f, "\n}\n");
+    fclose(f);
+    printf("wrote %s\n", out);
+    free(rows);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : 3;
+}
