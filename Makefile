@@ -11,10 +11,10 @@
 # Debian's archive (apt-get; sudo when not root), so a fresh machine needs nothing else.
 # Each flag set builds in its own directory, so release and sanitizer objects never mix.
 
-PKGS      := sqlite3 libuv nanomsg libzstd libsodium libprotobuf-c libutf8proc
+PKGS      := sqlite3 libuv nanomsg libzstd libsodium libprotobuf-c libutf8proc libcrypto
 TEST_PKGS := criterion
 DEB_PKGS  := gcc make pkg-config libsqlite3-dev libuv1-dev libnanomsg-dev libzstd-dev \
-             libsodium-dev libprotobuf-c-dev protobuf-c-compiler libutf8proc-dev \
+             libsodium-dev libprotobuf-c-dev protobuf-c-compiler libutf8proc-dev libssl-dev \
              libcriterion-dev zstd sqlite3
 FUZZ_DEB_PKGS := clang libclang-rt-14-dev
 SUDO      := $(if $(filter 0,$(shell id -u)),,sudo)

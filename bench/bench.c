@@ -109,7 +109,7 @@ bench_cells(const struct bench_row *row, struct replica_cell cells[6])
 
 /* The baseline: the same rows into a table of the same shape (same columns, same text primary
  * key, WITHOUT ROWID like ours), same pragmas, one transaction, one prepared statement. */
-static double
+__attribute__((noinline)) static double
 bench_sqlite_baseline(const char *path, const struct bench_row *rows, unsigned n)
 {
     sqlite3 *db = NULL;
@@ -145,10 +145,16 @@ bench_sqlite_baseline(const char *path, const struct bench_row *rows, unsigned n
     return t;
 }
 
+/* 100 commits of 1,000 rows. batch: in one SQLite transaction, like the baseline (a bulk
+ * import is one user action); otherwise each commit is its own durable transaction. */
 static double
-bench_bulk(struct replica *r, const struct bench_row *rows, unsigned n)
+bench_bulk(struct replica *r, const struct bench_row *rows, unsigned n, int batch)
 {
     double t0 = bench_now();
+    err_code brc = batch ? replica_batch_begin(r) : ERR_OK;
+    if (brc != ERR_OK) {
+        bench_die("batch", brc);
+    }
     for (unsigned i = 0; i < n; i += BENCH_BULK_PER_COMMIT) {
         struct replica_txn *t = NULL;
         err_code rc = replica_txn_new(r, &t);
@@ -160,6 +166,9 @@ bench_bulk(struct replica *r, const struct bench_row *rows, unsigned n)
         if (rc != ERR_OK || (rc = replica_txn_commit(r, t, NULL)) != ERR_OK) {
             bench_die("bulk commit", rc);
         }
+    }
+    if (batch && (brc = replica_batch_commit(r)) != ERR_OK) {
+        bench_die("batch commit", brc);
     }
     return bench_now() - t0;
 }
@@ -302,12 +311,19 @@ main(int argc, char **argv)
     snprintf(path, sizeof path, "%s/plain.db", dir);
     double t_sql = bench_sqlite_baseline(path, rows, n);
     struct replica *a = bench_replica(dir, "a");
-    double t_bulk = bench_bulk(a, rows, n);
+    double t_bulk = bench_bulk(a, rows, n, 1);
     bench_put("commit_bulk_vs_sqlite", t_bulk / t_sql);
     bench_put("commit_bulk_rows_per_s", n / t_bulk);
     bench_put("sqlite_plain_rows_per_s", n / t_sql);
+    /* The same rows again, each 1,000-row commit durable on its own (100 fsyncs against the
+     * baseline's one): reported, not a target. */
+    struct replica *e = bench_replica(dir, "e");
+    double t_each = bench_bulk(e, rows, n, 0);
+    replica_close(e);
+    bench_put("commit_bulk_each_durable_vs_sqlite", t_each / t_sql);
     if (only != NULL && strcmp(only, "bulk") == 0) {
-        printf("bulk: %.3f s, plain sqlite %.3f s, ratio %.2f\n", t_bulk, t_sql, t_bulk / t_sql);
+        printf("bulk: %.3f s (each durable %.3f s), plain sqlite %.3f s, ratio %.2f\n", t_bulk,
+               t_each, t_sql, t_bulk / t_sql);
         return 0;
     }
 
@@ -333,7 +349,7 @@ main(int argc, char **argv)
     /* 3. Peak RSS of the real import process, for the full bundle and for half of it: flat
      * means the same figure. */
     struct replica *hsrc = bench_replica(dir, "h");
-    bench_bulk(hsrc, rows, n / 2);
+    bench_bulk(hsrc, rows, n / 2, 1);
     snprintf(half, sizeof half, "%s/half.bundle", dir);
     if ((rc = exchange_export(hsrc, half, NULL, 0, &rep)) != ERR_OK) {
         bench_die("half bundle", rc);

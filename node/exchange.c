@@ -543,7 +543,7 @@ exchange_import(struct replica *r, const char *path, struct exchange_report *rep
         rep->duplicates = dups;
         if (rep->skewed > 0) {
             diag_warn("IMPORT-SKEW", "%llu imported leaves are dated more than %lld min ahead of "
-                      "this clock; flagged (cdht status lists them)",
+                      "this clock; flagged (stored with each leaf)",
                       (unsigned long long)rep->skewed, HLC_AHEAD_FLAG_MS / 60000);
         }
         if (rc != ERR_OK) {

@@ -44,6 +44,32 @@ merge_clk_get(const uint8_t *p, struct merge_clk *c)
     }
 }
 
+/* Reads a row's _clk blob (either form, schema.h) into nreg clocks. */
+static err_code
+merge_clk_load(const uint8_t *p, size_t len, unsigned nreg, struct merge_clk regs[])
+{
+    struct merge_clk zero = {0, 0, 0};
+    if (len == (size_t)nreg * SCHEMA_CLK_ENTRY_SIZE) {
+        for (unsigned r = 0; r < nreg; r++) {
+            merge_clk_get(p + r * SCHEMA_CLK_ENTRY_SIZE, &regs[r]);
+        }
+        return ERR_OK;
+    }
+    if (len != SCHEMA_CLK_COMPACT_SIZE) {
+        return ERR_CORRUPT_HERE;
+    }
+    struct merge_clk c;
+    merge_clk_get(p, &c);
+    unsigned mask = (unsigned)p[SCHEMA_CLK_ENTRY_SIZE] << 8 | p[SCHEMA_CLK_ENTRY_SIZE + 1];
+    if (mask >> nreg != 0) {
+        return ERR_CORRUPT_HERE;
+    }
+    for (unsigned r = 0; r < nreg; r++) {
+        regs[r] = (mask >> r & 1u) ? c : zero;
+    }
+    return ERR_OK;
+}
+
 /* Orders two register writes by (hlc, author key bytes, leaf index). Local log ids differ
  * between replicas, so an hlc tie between two authors is broken by their keys. */
 static err_code
@@ -70,30 +96,31 @@ merge_clk_cmp(struct store *st, const struct merge_clk *a, const struct merge_cl
 }
 
 static int
-merge_type_ok(enum schema_type ty, const Cdht__Value *v)
+merge_type_ok(enum schema_type ty, const Cdht__Cell *v)
 {
-    if (v == NULL || v->v_case == CDHT__VALUE__V__NOT_SET) {
+    if (v->value_case == CDHT__CELL__VALUE__NOT_SET) {
         return 1;
     }
     switch (ty) {
-    case SCHEMA_INT: return v->v_case == CDHT__VALUE__V_I;
-    case SCHEMA_TEXT: return v->v_case == CDHT__VALUE__V_S;
-    case SCHEMA_BLOB: return v->v_case == CDHT__VALUE__V_B;
+    case SCHEMA_INT: return v->value_case == CDHT__CELL__VALUE_I;
+    case SCHEMA_TEXT: return v->value_case == CDHT__CELL__VALUE_S;
+    case SCHEMA_BLOB: return v->value_case == CDHT__CELL__VALUE_B;
     }
     return 0;
 }
 
+/* Binds a cell's value (NULL when v is NULL or holds none). */
 static void
-merge_bind_value(sqlite3_stmt *s, int i, const Cdht__Value *v)
+merge_bind_value(sqlite3_stmt *s, int i, const Cdht__Cell *v)
 {
     if (v == NULL) {
         sqlite3_bind_null(s, i);
         return;
     }
-    switch (v->v_case) {
-    case CDHT__VALUE__V_I: sqlite3_bind_int64(s, i, v->i); break;
-    case CDHT__VALUE__V_S: sqlite3_bind_text(s, i, v->s, -1, SQLITE_STATIC); break;
-    case CDHT__VALUE__V_B:
+    switch (v->value_case) {
+    case CDHT__CELL__VALUE_I: sqlite3_bind_int64(s, i, v->i); break;
+    case CDHT__CELL__VALUE_S: sqlite3_bind_text(s, i, v->s, -1, SQLITE_STATIC); break;
+    case CDHT__CELL__VALUE_B:
         sqlite3_bind_blob(s, i, v->b.len ? v->b.data : (const void *)"", (int)v->b.len,
                           SQLITE_STATIC);
         break;
@@ -106,7 +133,7 @@ struct merge_row {
     const struct schema_table *t;
     uint32_t written; /* bit r: register r written (bit 0: existence) */
     int exists;
-    const Cdht__Value *val[SCHEMA_COLS_MAX]; /* new value of column r-1 */
+    const Cdht__Cell *val[SCHEMA_COLS_MAX]; /* the cell writing register r */
 };
 
 static err_code
@@ -116,24 +143,24 @@ merge_change(struct store *st, const struct merge_row *row, const char *pk,
     const struct schema_table *t = row->t;
     unsigned nreg = t->ncols + 1;
     uint8_t clk[SCHEMA_COLS_MAX * SCHEMA_CLK_ENTRY_SIZE];
-    struct merge_clk zero = {0, 0, 0};
+    struct merge_clk regs[SCHEMA_COLS_MAX];
     int rc;
 
-    /* Fast path: the row does not exist yet. */
+    /* Fast path: the row does not exist yet, and every register it writes has this change's
+     * clock: the compact clock form. */
     sqlite3_stmt *ins = store_stmt(st, t->sql_insert);
     if (ins == NULL) {
         return ERR_DB;
     }
     sqlite3_bind_text(ins, 1, pk, -1, SQLITE_STATIC);
-    for (unsigned r = 0; r < nreg; r++) {
-        merge_clk_put(clk + r * SCHEMA_CLK_ENTRY_SIZE, (row->written >> r & 1u) ? w : &zero);
-        if (r > 0) {
-            merge_bind_value(ins, (int)r + 1, (row->written >> r & 1u) ? row->val[r] : NULL);
-        }
+    for (unsigned r = 1; r < nreg; r++) {
+        merge_bind_value(ins, (int)r + 1, (row->written >> r & 1u) ? row->val[r] : NULL);
     }
+    merge_clk_put(clk, w);
+    clk[SCHEMA_CLK_ENTRY_SIZE] = (uint8_t)(row->written >> 8);
+    clk[SCHEMA_CLK_ENTRY_SIZE + 1] = (uint8_t)row->written;
     sqlite3_bind_int(ins, (int)t->ncols + 2, (row->written & 1u) ? row->exists : 0);
-    sqlite3_bind_blob(ins, (int)t->ncols + 3, clk, (int)(nreg * SCHEMA_CLK_ENTRY_SIZE),
-                      SQLITE_STATIC);
+    sqlite3_bind_blob(ins, (int)t->ncols + 3, clk, SCHEMA_CLK_COMPACT_SIZE, SQLITE_STATIC);
     rc = sqlite3_step(ins);
     sqlite3_reset(ins);
     if (rc != SQLITE_DONE) {
@@ -154,29 +181,30 @@ merge_change(struct store *st, const struct merge_row *row, const char *pk,
         sqlite3_reset(sel);
         return rc == SQLITE_DONE ? ERR_CORRUPT_HERE : store_err(st, rc, "merge select");
     }
-    if ((size_t)sqlite3_column_bytes(sel, (int)t->ncols + 1) != nreg * SCHEMA_CLK_ENTRY_SIZE) {
+    err_code e = merge_clk_load(sqlite3_column_blob(sel, (int)t->ncols + 1),
+                                (size_t)sqlite3_column_bytes(sel, (int)t->ncols + 1), nreg, regs);
+    if (e != ERR_OK) {
         sqlite3_reset(sel);
-        return ERR_CORRUPT_HERE;
+        return e;
     }
-    memcpy(clk, sqlite3_column_blob(sel, (int)t->ncols + 1), nreg * SCHEMA_CLK_ENTRY_SIZE);
     uint32_t take = 0;
     for (unsigned r = 0; r < nreg; r++) {
         if (!(row->written >> r & 1u)) {
             continue;
         }
-        struct merge_clk cur;
         int cmp = 0;
-        merge_clk_get(clk + r * SCHEMA_CLK_ENTRY_SIZE, &cur);
-        err_code e = merge_clk_cmp(st, w, &cur, &cmp);
-        if (e != ERR_OK) {
+        if ((e = merge_clk_cmp(st, w, &regs[r], &cmp)) != ERR_OK) {
             sqlite3_reset(sel);
             return e;
         }
         /* >= : an equal clock is the same leaf, where a later change overrides an earlier. */
         if (cmp >= 0) {
             take |= 1u << r;
-            merge_clk_put(clk + r * SCHEMA_CLK_ENTRY_SIZE, w);
+            regs[r] = *w;
         }
+    }
+    for (unsigned r = 0; r < nreg; r++) {
+        merge_clk_put(clk + r * SCHEMA_CLK_ENTRY_SIZE, &regs[r]);
     }
     if (take == 0) {
         sqlite3_reset(sel);
@@ -218,13 +246,13 @@ merge_gather(const struct schema_table *t, const Cdht__Change *ch, struct merge_
     }
     for (size_t j = 0; j < ch->n_cells; j++) {
         int c = schema_col_find(t, ch->cells[j]->col);
-        if (c < 0 || !merge_type_ok(t->cols[c].type, ch->cells[j]->value)) {
+        if (c < 0 || !merge_type_ok(t->cols[c].type, ch->cells[j])) {
             diag_debug("MERGE-SKIP", "table %s: cell %zu skipped (unknown column or type)",
                        t->name, j);
             continue;
         }
         row->written |= 1u << (c + 1);
-        row->val[c + 1] = ch->cells[j]->value;
+        row->val[c + 1] = ch->cells[j];
     }
 }
 
@@ -276,14 +304,9 @@ merge_row_clocks(struct store *st, const char *table, const char *pk, struct mer
     err_code e = ERR_OK;
     if (rc != SQLITE_ROW) {
         e = rc == SQLITE_DONE ? ERR_NOTFOUND : store_err(st, rc, "row clocks");
-    } else if ((size_t)sqlite3_column_bytes(sel, (int)t->ncols + 1) !=
-               nreg * SCHEMA_CLK_ENTRY_SIZE) {
-        e = ERR_CORRUPT_HERE;
     } else {
-        const uint8_t *p = sqlite3_column_blob(sel, (int)t->ncols + 1);
-        for (unsigned r = 0; r < nreg; r++) {
-            merge_clk_get(p + r * SCHEMA_CLK_ENTRY_SIZE, &regs[r]);
-        }
+        e = merge_clk_load(sqlite3_column_blob(sel, (int)t->ncols + 1),
+                           (size_t)sqlite3_column_bytes(sel, (int)t->ncols + 1), nreg, regs);
         *live = sqlite3_column_int(sel, (int)t->ncols);
     }
     sqlite3_reset(sel);
@@ -408,7 +431,7 @@ merge_conflicts_change(struct merge_conflict_scan *sc, const struct log_head *h,
     for (size_t j = 0; j < ch->n_cells; j++) {
         const Cdht__Cell *cell = ch->cells[j];
         int col = schema_col_find(t, cell->col);
-        if (col < 0 || !merge_type_ok(t->cols[col].type, cell->value)) {
+        if (col < 0 || !merge_type_ok(t->cols[col].type, cell)) {
             continue;
         }
         const struct merge_clk *win = &regs[col + 1];
@@ -426,7 +449,7 @@ merge_conflicts_change(struct merge_conflict_scan *sc, const struct log_head *h,
         if (base < c->hlc) {
             struct merge_conflict mc = {
                 .table = ch->table, .pk = ch->pk, .col = cell->col,
-                .win = wcell->value, .lose = cell->value,
+                .win = wcell, .lose = cell,
                 .win_hlc = win->hlc, .lose_hlc = c->hlc,
                 .win_index = win->index, .lose_index = index,
             };

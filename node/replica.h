@@ -43,6 +43,10 @@ struct replica {
     char log_name[NOTE_LOG_NAME_SIZE + 1];
     uint8_t cid_key[HASH_SIZE]; /* key of the citizen-id hash (domain.h) */
     int lock_fd;                /* -1 when read-only */
+    /* An open batch (replica_batch_begin): commits share one SQLite transaction. */
+    int batch;
+    struct log_head batch_head; /* this device's log as the batch has grown it */
+    uint64_t batch_hlc;         /* the replica clock as the batch has advanced it */
 };
 
 struct replica_init_opts {
@@ -92,6 +96,17 @@ err_code replica_txn_put(struct replica_txn *t, const char *table, const char *p
 err_code replica_txn_commit(struct replica *r, struct replica_txn *t, uint64_t *index)
     WARN_UNUSED;
 void replica_txn_free(struct replica_txn *t);
+
+/*
+ * Batches, for bulk work that is one user action (importing a spreadsheet, the benchmark):
+ * every replica_txn_commit between begin and commit is still its own leaf, but they share one
+ * SQLite transaction and one signed checkpoint at the end, so the batch is durable, and
+ * visible, all at once or not at all. After any error inside a batch, call
+ * replica_batch_abort: nothing of the batch is kept.
+ */
+err_code replica_batch_begin(struct replica *r) WARN_UNUSED;
+err_code replica_batch_commit(struct replica *r) WARN_UNUSED;
+void replica_batch_abort(struct replica *r);
 
 /* A new id for a row: 16 characters of Crockford base32 (80 bits: time, then random bits
  * counting up), so that devices that never talk to each other do not collide. */

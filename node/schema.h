@@ -21,8 +21,13 @@ struct schema_col {
     enum schema_type type;
 };
 
-/* Register clock in a row's _clk blob: hlc u64 BE | author log id u32 BE | leaf index u32 BE. */
+/* A row's _clk blob holds its registers' clocks in one of two forms:
+ *  - full: one entry per register, hlc u64 BE | author log id u32 BE | leaf index u32 BE;
+ *  - compact (a row written by one change, the common case): one entry and a u16 BE mask of
+ *    the registers that carry it; the others were never written (clock 0).
+ * The compact form is 18 bytes where the full form of a person row is 112. */
 #define SCHEMA_CLK_ENTRY_SIZE 16u
+#define SCHEMA_CLK_COMPACT_SIZE (SCHEMA_CLK_ENTRY_SIZE + 2u)
 #define SCHEMA_COLS_MAX 15u /* registers per row = columns + 1 */
 
 struct schema_table {

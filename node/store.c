@@ -2,8 +2,9 @@
  * The SQLite replica. store_open() sets every pragma explicitly (WAL, synchronous=FULL,
  * foreign keys off, a busy timeout) and runs the migrations up to STORE_SCHEMA_VERSION. The
  * schema holds the logs (log, leaf), the meta table, and the replicated tables that merge.c
- * materialises; their guard triggers call cdht_merging(), a function only this connection
- * defines, so a write from anywhere else (the sqlite3 shell included) is refused.
+ * materialises; their guards (a CHECK constraint, a DELETE trigger; schema.c) call
+ * cdht_merging(), a function only this connection defines, so a write from anywhere else (the
+ * sqlite3 shell included) is refused.
  */
 #include "store.h"
 
@@ -33,6 +34,7 @@ static const char STORE_SCHEMA_V1[] =
     "  skew INTEGER NOT NULL DEFAULT 0," /* 1: clock more than HLC_AHEAD_FLAG_MS ahead */
     "  data BLOB NOT NULL);";            /* the encoded Commit, verbatim */
 
+/* cdht_merging(): true only while merge.c writes (the guards in schema.c call it). */
 static void
 store_merging_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
@@ -162,8 +164,12 @@ store_open(struct store **out, const char *path, unsigned flags)
     if (!(flags & STORE_READONLY)) {
         /* WAL: readers never block the writer; FULL: a commit survives power loss, which an
          * offline laptop on a failing battery will see. */
-        if ((rc = store_exec(st, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                                 "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;")) != ERR_OK) {
+        char pragmas[256];
+        snprintf(pragmas, sizeof pragmas,
+                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;"
+                 "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-%u;",
+                 STORE_CACHE_KIB);
+        if ((rc = store_exec(st, pragmas)) != ERR_OK) {
             goto out;
         }
         if ((rc = store_migrate(st)) != ERR_OK) {

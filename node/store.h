@@ -1,8 +1,9 @@
 /*
  * The SQLite replica: opening with explicit pragmas, the schema and its migrations, prepared
  * statement cache, transactions and the meta table. The loop thread (or the one CLI command)
- * alone owns the connection. Replicated tables are guarded by triggers that refuse any write
- * made outside the merge path (store_merging_set), so no write can bypass the log.
+ * alone owns the connection. Replicated tables are guarded by a CHECK constraint and a trigger
+ * that refuse any write made outside the merge path (store_merging_set), so no write can
+ * bypass the log.
  */
 #ifndef CDHT_STORE_H
 #define CDHT_STORE_H
@@ -16,6 +17,11 @@
 #define STORE_SCHEMA_VERSION 1
 /* Statements kept prepared per connection; the store has fewer distinct ones than this. */
 #define STORE_STMT_CACHE_MAX 64u
+/* SQLite page cache per connection, in KiB, set explicitly rather than inherited (2 MiB).
+ * Measured: 2, 16 and 64 MiB give the same bulk commit time, because new rows land at the
+ * b-tree's right edge; 8 MiB keeps lookups of older rows cached at commune scale and stays well
+ * inside the 64 MiB an import may use. */
+#define STORE_CACHE_KIB 8192u
 /* How long a reader waits for a writer's lock before giving up (WAL readers rarely wait). */
 #define STORE_BUSY_TIMEOUT_MS 10000
 
@@ -48,8 +54,8 @@ err_code store_commit(struct store *st) WARN_UNUSED;
 void store_rollback(struct store *st);
 err_code store_exec(struct store *st, const char *sql) WARN_UNUSED;
 
-/* Lets the merge path write replicated tables while on is non-zero (the guard triggers call
- * cdht_merging()). */
+/* Lets the merge path write replicated tables while on is non-zero (the guards call
+ * cdht_merging(); schema.c). */
 void store_merging_set(struct store *st, int on);
 
 err_code store_meta_get(struct store *st, const char *key, void *buf, size_t cap, size_t *len)

@@ -16,6 +16,7 @@
 #include <zstd_errors.h>
 
 #include "diag.h"
+#include "sha256.h"
 
 #define BUNDLE_MAGIC_SIZE (sizeof BUNDLE_MAGIC - 1)
 #define BUNDLE_LOG_PAYLOAD_SIZE (KEY_PUBLIC_SIZE + 8u + 8u) /* key | first | count */
@@ -90,7 +91,7 @@ struct bundle_writer {
     ZSTD_CCtx *cctx;                   /* owned */
     uint8_t *out_buf;                  /* owned: out_cap bytes of compressed output */
     size_t out_cap;                    /* ZSTD_CStreamOutSize(): one block always fits */
-    crypto_hash_sha256_state sha;      /* over every byte written so far */
+    struct sha256 sha;                 /* over every byte written so far; owned */
     uint64_t inflated_size;            /* record bytes given to zstd */
     uint64_t compressed_size;          /* zstd bytes written after the header */
     err_code failed;                   /* first error; every later call returns it */
@@ -111,7 +112,7 @@ writer_emit(struct bundle_writer *w, const uint8_t *p, size_t len) {
         diag_warn("BUNDLE-WRITE", "bundle write of %zu bytes failed", len);
         return ERR_IO;
     }
-    crypto_hash_sha256_update(&w->sha, p, len);
+    sha256_update(&w->sha, p, len);
     return ERR_OK;
 }
 
@@ -205,7 +206,7 @@ bundle_writer_new(struct bundle_writer **out, FILE *f) {
     ASSERT(!ZSTD_isError(zrc));
     zrc = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
     ASSERT(!ZSTD_isError(zrc));
-    crypto_hash_sha256_init(&w->sha);
+    sha256_init(&w->sha);
 
     memcpy(hdr, BUNDLE_MAGIC, BUNDLE_MAGIC_SIZE);
     put_u16(hdr + 8, BUNDLE_VERSION);
@@ -315,7 +316,7 @@ bundle_writer_finish(struct bundle_writer *w) {
         rc = writer_emit(w, trailer, BUNDLE_TRAILER_SIZES_SIZE);
     }
     if (rc == ERR_OK) {
-        crypto_hash_sha256_final(&w->sha, trailer + BUNDLE_TRAILER_SIZES_SIZE);
+        sha256_final(&w->sha, trailer + BUNDLE_TRAILER_SIZES_SIZE);
         if (fwrite(trailer + BUNDLE_TRAILER_SIZES_SIZE, 1, crypto_hash_sha256_BYTES, w->f) !=
                 crypto_hash_sha256_BYTES ||
             fflush(w->f) != 0) {
@@ -337,6 +338,7 @@ bundle_writer_free(struct bundle_writer *w) {
         return;
     }
     ZSTD_freeCCtx(w->cctx);
+    sha256_release(&w->sha);
     free(w->out_buf);
     free(w);
 }
@@ -391,7 +393,7 @@ reader_seek(struct bundle_reader *r, uint64_t offset) {
  * hash, using in_buf, so that memory does not grow with the file. */
 static err_code
 reader_check_hash(struct bundle_reader *r, uint64_t file_size, const uint8_t *want) {
-    crypto_hash_sha256_state sha;
+    struct sha256 sha;
     uint8_t got[crypto_hash_sha256_BYTES];
     uint64_t left = file_size - crypto_hash_sha256_BYTES;
     uint64_t chunks_max = left / r->in_cap + 1;
@@ -399,17 +401,18 @@ reader_check_hash(struct bundle_reader *r, uint64_t file_size, const uint8_t *wa
     if (rc != ERR_OK) {
         return rc;
     }
-    crypto_hash_sha256_init(&sha);
+    sha256_init(&sha);
     for (uint64_t i = 0; i < chunks_max && left > 0; i++) {
         size_t n = left < r->in_cap ? (size_t)left : r->in_cap;
         if ((rc = reader_read(r, r->in_buf, n)) != ERR_OK) {
+            sha256_release(&sha);
             return rc;
         }
-        crypto_hash_sha256_update(&sha, r->in_buf, n);
+        sha256_update(&sha, r->in_buf, n);
         left -= n;
     }
     ASSERT(left == 0);
-    crypto_hash_sha256_final(&sha, got);
+    sha256_final(&sha, got);
     if (sodium_memcmp(got, want, sizeof got) != 0) {
         return ERR_CORRUPT_HERE;
     }

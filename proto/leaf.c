@@ -8,21 +8,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Identifier characters: [a-z0-9_]. A table because this runs for every cell of every leaf. */
+static const uint8_t leaf_ident_char[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1, ['_'] = 1, ['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1,
+    ['f'] = 1, ['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1,
+    ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+    ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+};
+
 static int
 leaf_ident_ok(const char *s)
 {
-    if (s == NULL) {
+    if (s == NULL || s[0] == '\0') {
         return 0;
     }
-    size_t n = strnlen(s, NAME_IDENT_SIZE_MAX + 1);
-    if (n == 0 || n > NAME_IDENT_SIZE_MAX) {
-        return 0;
-    }
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+    size_t i = 0;
+    while (s[i] != '\0') {
+        if (i == NAME_IDENT_SIZE_MAX || !leaf_ident_char[(uint8_t)s[i]]) {
             return 0;
         }
+        i++;
     }
     return 1;
 }
@@ -50,15 +56,12 @@ leaf_validate(const Cdht__Commit *c)
             if (!leaf_ident_ok(cell->col)) {
                 return ERR_CORRUPT_HERE;
             }
-            const Cdht__Value *v = cell->value;
-            if (v == NULL) {
-                continue;
-            }
-            if (v->v_case == CDHT__VALUE__V_S &&
-                (v->s == NULL || strnlen(v->s, VALUE_TEXT_SIZE_MAX + 1) > VALUE_TEXT_SIZE_MAX)) {
+            if (cell->value_case == CDHT__CELL__VALUE_S &&
+                (cell->s == NULL ||
+                 strnlen(cell->s, VALUE_TEXT_SIZE_MAX + 1) > VALUE_TEXT_SIZE_MAX)) {
                 return ERR_CORRUPT_HERE;
             }
-            if (v->v_case == CDHT__VALUE__V_B && v->b.len > VALUE_TEXT_SIZE_MAX) {
+            if (cell->value_case == CDHT__CELL__VALUE_B && cell->b.len > VALUE_TEXT_SIZE_MAX) {
                 return ERR_CORRUPT_HERE;
             }
         }

@@ -8,6 +8,8 @@
  */
 #include "merkle.h"
 
+#include "sha256.h"
+
 #include <sodium.h>
 #include <string.h>
 
@@ -27,36 +29,28 @@ static_assert(MERKLE_FRONTIER_HASHES_MAX >= 64u, "a 64-bit size has up to 64 set
 
 void
 merkle_leaf_hash(const uint8_t *data, size_t len, uint8_t out[HASH_SIZE]) {
-    const uint8_t prefix = MERKLE_LEAF_PREFIX;
-    crypto_hash_sha256_state st;
     ASSERT(data != NULL || len == 0);
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, &prefix, 1);
-    if (len > 0) {
-        crypto_hash_sha256_update(&st, data, len);
-    }
-    crypto_hash_sha256_final(&st, out);
+    sha256_prefixed(MERKLE_LEAF_PREFIX, data, len, NULL, 0, out);
 }
 
 void
 merkle_node_hash(const uint8_t left[HASH_SIZE], const uint8_t right[HASH_SIZE],
                  uint8_t out[HASH_SIZE]) {
-    const uint8_t prefix = MERKLE_NODE_PREFIX;
-    crypto_hash_sha256_state st;
+    uint8_t in[2 * HASH_SIZE];
     ASSERT(left != NULL);
     ASSERT(right != NULL);
-    crypto_hash_sha256_init(&st);
-    crypto_hash_sha256_update(&st, &prefix, 1);
-    crypto_hash_sha256_update(&st, left, HASH_SIZE);
-    crypto_hash_sha256_update(&st, right, HASH_SIZE);
-    /* out may alias left or right: the inputs were consumed before it is written. */
-    crypto_hash_sha256_final(&st, out);
+    /* out may alias left or right: copy the inputs before it is written. */
+    memcpy(in, left, HASH_SIZE);
+    memcpy(in + HASH_SIZE, right, HASH_SIZE);
+    sha256_prefixed(MERKLE_NODE_PREFIX, in, sizeof in, NULL, 0, out);
 }
 
 /* MTH({}) = SHA-256() (RFC 6962 section 2.1): the root of the empty tree. */
 static void
 merkle_empty_root(uint8_t out[HASH_SIZE]) {
-    crypto_hash_sha256(out, (const unsigned char *)"", 0);
+    struct sha256 s;
+    sha256_init(&s);
+    sha256_final(&s, out);
 }
 
 static unsigned

@@ -156,12 +156,16 @@ cli_parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
+/* One spelling per key: libsodium 1.0.18 decodes bytes 0x80-0xff as if they were '/', so the
+ * alphabet is checked here (as proto/heads.c and proto/note.c do). */
 int
 cli_parse_key(const char *s, uint8_t key[KEY_PUBLIC_SIZE])
 {
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                   "0123456789+/=";
     size_t n = 0;
     const char *end = NULL;
-    if (s == NULL || strlen(s) != 44 ||
+    if (s == NULL || strlen(s) != 44 || strspn(s, alphabet) != 44 ||
         sodium_base642bin(key, KEY_PUBLIC_SIZE, s, strlen(s), NULL, &n, &end,
                           sodium_base64_VARIANT_ORIGINAL) != 0 ||
         n != KEY_PUBLIC_SIZE || *end != '\0') {

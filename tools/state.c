@@ -60,13 +60,13 @@ cmd_hash(int argc, char **argv)
 }
 
 static void
-state_value(const Cdht__Value *v)
+state_value(const Cdht__Cell *v)
 {
-    if (v == NULL || v->v_case == CDHT__VALUE__V__NOT_SET) {
+    if (v->value_case == CDHT__CELL__VALUE__NOT_SET) {
         printf("null");
-    } else if (v->v_case == CDHT__VALUE__V_I) {
+    } else if (v->value_case == CDHT__CELL__VALUE_I) {
         printf("%lld", (long long)v->i);
-    } else if (v->v_case == CDHT__VALUE__V_S) {
+    } else if (v->value_case == CDHT__CELL__VALUE_S) {
         cli_json_str(stdout, v->s);
     } else {
         printf("<%zu bytes>", v->b.len); /* blobs are keyed hashes: not for display */
