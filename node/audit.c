@@ -9,16 +9,20 @@
 #include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "leaf.h"
 #include "log.h"
+#include "merge.h"
 #include "merkle.h"
 #include "note.h"
 #include "store.h"
 
 struct audit_ctx {
     struct store *st;
+    struct store *scratch; /* AUDIT_STATE: the logs replayed; NULL otherwise */
     audit_fn fn;
     void *fn_ctx;
     struct audit_summary *sum;
@@ -125,6 +129,11 @@ audit_log(void *ctx, const struct log_head *h)
     }
     sqlite3_bind_int64(s, 1, log_leaf_rowid(h->id, 0));
     sqlite3_bind_int64(s, 2, log_leaf_rowid(h->id + 1, 0));
+    struct log_head replay;
+    if (a->scratch != NULL && (rc = log_create(a->scratch, h->key, &replay)) != ERR_OK) {
+        sqlite3_finalize(s);
+        return rc;
+    }
     uint64_t expect = 0;
     while ((src = sqlite3_step(s)) == SQLITE_ROW) {
         uint64_t index = (uint64_t)sqlite3_column_int64(s, 0) & (LOG_INDEX_LIMIT - 1);
@@ -145,6 +154,11 @@ audit_log(void *ctx, const struct log_head *h)
         Cdht__Commit *c = NULL;
         if (leaf_decode(data, len, &c) != ERR_OK) {
             audit_report(a, h->key, index, "leaf-decode", "leaf is not a valid commit");
+        } else if (a->scratch != NULL && (rc = merge_commit(a->scratch, replay.id, index, c)) !=
+                                              ERR_OK) {
+            leaf_free(c);
+            sqlite3_finalize(s);
+            return rc;
         }
         leaf_free(c);
         merkle_frontier_push(&f, hash);
@@ -179,16 +193,65 @@ audit_log(void *ctx, const struct log_head *h)
     return ERR_OK;
 }
 
+/* Opens the scratch database for the replay: a private file, removed at once (it lives until
+ * closed), so a large replica's replay spills to disk instead of memory. */
+static err_code
+audit_scratch_open(struct store **out)
+{
+    const char *tmp = getenv("TMPDIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/cdht-audit-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    int fd = mkstemp(path);
+    if (fd < 0) {
+        return ERR_IO;
+    }
+    close(fd);
+    err_code rc = store_open(out, path, STORE_SCRATCH);
+    unlink(path);
+    return rc;
+}
+
+/* Compares the tables with the replay's. */
+static err_code
+audit_state(struct audit_ctx *a)
+{
+    uint8_t have[HASH_SIZE], want[HASH_SIZE];
+    err_code rc;
+    if ((rc = merge_state_hash(a->st, have)) != ERR_OK ||
+        (rc = merge_state_hash(a->scratch, want)) != ERR_OK) {
+        return rc;
+    }
+    if (sodium_memcmp(have, want, HASH_SIZE) != 0) {
+        uint8_t none[KEY_PUBLIC_SIZE] = {0};
+        audit_report(a, none, 0, "state-drift",
+                     "the tables differ from the state the logs give: a write bypassed the log "
+                     "(the database was edited directly, or restored from another copy)");
+    }
+    return ERR_OK;
+}
+
 err_code
-audit_run(struct store *st, audit_fn fn, void *ctx, struct audit_summary *sum)
+audit_run(struct store *st, unsigned flags, audit_fn fn, void *ctx, struct audit_summary *sum)
 {
     memset(sum, 0, sizeof *sum);
     struct audit_ctx a = {.st = st, .fn = fn, .fn_ctx = ctx, .sum = sum};
-    err_code rc = store_exec(st, "BEGIN");
-    if (rc != ERR_OK) {
+    err_code rc = ERR_OK;
+    if ((flags & AUDIT_STATE) && (rc = audit_scratch_open(&a.scratch)) != ERR_OK) {
+        return rc;
+    }
+    if (a.scratch != NULL && (rc = store_begin(a.scratch)) != ERR_OK) {
+        store_close(a.scratch);
+        return rc;
+    }
+    if ((rc = store_exec(st, "BEGIN")) != ERR_OK) {
+        store_close(a.scratch);
         return rc;
     }
     rc = log_foreach(st, audit_log, &a);
+    if (rc == ERR_OK && a.scratch != NULL) {
+        rc = audit_state(&a);
+    }
     store_rollback(st);
+    store_close(a.scratch); /* never committed: the replay leaves nothing behind */
     return rc;
 }

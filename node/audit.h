@@ -1,8 +1,11 @@
 /*
  * Re-verification of everything a replica holds, from the bytes up: every leaf's hash and
  * decoding, every log's root recomputed from its leaves, every stored checkpoint's signature,
- * origin and root. Each problem is a finding naming the log, the leaf index and the reason;
- * the audit never stops at the first.
+ * origin and root; and (AUDIT_STATE) that the tables are exactly what the logs give, by
+ * replaying every leaf into a scratch database and comparing state hashes, which catches a
+ * write that bypassed the log (the sqlite3 shell with its guards switched off, a restored
+ * database file). Each problem is a finding naming the log, the leaf index and the reason; the
+ * audit never stops at the first.
  */
 #ifndef CDHT_AUDIT_H
 #define CDHT_AUDIT_H
@@ -32,9 +35,13 @@ struct audit_summary {
 
 typedef void (*audit_fn)(void *ctx, const struct audit_finding *f);
 
+enum audit_flags {
+    AUDIT_STATE = 1u << 0, /* also replay the logs and compare the tables (state-drift) */
+};
+
 /* Audits every log; fn is called once per finding. ERR_OK when the audit ran (findings or
- * not); an error only when the replica could not be read. */
-err_code audit_run(struct store *st, audit_fn fn, void *ctx, struct audit_summary *sum)
-    WARN_UNUSED;
+ * not); an error only when the replica (or the scratch database) could not be read. */
+err_code audit_run(struct store *st, unsigned flags, audit_fn fn, void *ctx,
+                   struct audit_summary *sum) WARN_UNUSED;
 
 #endif

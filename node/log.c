@@ -95,21 +95,13 @@ log_create(struct store *st, const uint8_t key[KEY_PUBLIC_SIZE], struct log_head
     return ERR_OK;
 }
 
-/* A handful of authors decide most tie-breaks; remembering the last few avoids a query. */
-#define LOG_KEY_CACHE_SIZE 8u
-static struct {
-    const struct store *st;
-    int64_t id;
-    uint8_t key[KEY_PUBLIC_SIZE];
-} log_key_cache[LOG_KEY_CACHE_SIZE];
-static unsigned log_key_cache_next;
-
 err_code
 log_key_of(struct store *st, int64_t id, uint8_t key[KEY_PUBLIC_SIZE])
 {
-    for (unsigned i = 0; i < LOG_KEY_CACHE_SIZE; i++) {
-        if (log_key_cache[i].st == st && log_key_cache[i].id == id) {
-            memcpy(key, log_key_cache[i].key, KEY_PUBLIC_SIZE);
+    /* A handful of authors decide most tie-breaks: remember the last few per connection. */
+    for (unsigned i = 0; i < STORE_KEY_CACHE_SIZE; i++) {
+        if (st->key_cache[i].id == id) {
+            memcpy(key, st->key_cache[i].key, KEY_PUBLIC_SIZE);
             return ERR_OK;
         }
     }
@@ -119,10 +111,9 @@ log_key_of(struct store *st, int64_t id, uint8_t key[KEY_PUBLIC_SIZE])
         return rc == ERR_NOTFOUND ? ERR_CORRUPT_HERE : rc;
     }
     memcpy(key, h.key, KEY_PUBLIC_SIZE);
-    unsigned slot = log_key_cache_next++ % LOG_KEY_CACHE_SIZE;
-    log_key_cache[slot].st = st;
-    log_key_cache[slot].id = id;
-    memcpy(log_key_cache[slot].key, h.key, KEY_PUBLIC_SIZE);
+    unsigned slot = st->key_cache_next++ % STORE_KEY_CACHE_SIZE;
+    st->key_cache[slot].id = id;
+    memcpy(st->key_cache[slot].key, h.key, KEY_PUBLIC_SIZE);
     return ERR_OK;
 }
 

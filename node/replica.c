@@ -135,12 +135,13 @@ replica_sign_checkpoint(struct replica *r, struct log_head *h)
     return log_checkpoint_put(r->st, h, note, len, h->size);
 }
 
+/* 1 when the directory is empty, 0 when it holds anything, -1 when it cannot be read. */
 static int
 replica_dir_empty(const char *path)
 {
     DIR *d = opendir(path);
     if (d == NULL) {
-        return 0;
+        return -1;
     }
     struct dirent *e;
     int empty = 1;
@@ -172,9 +173,12 @@ replica_init(const char *home, const struct replica_init_opts *o)
         created_dir = 1;
     } else if (errno == EEXIST) {
         struct stat sb;
-        if (stat(home, &sb) != 0 || !S_ISDIR(sb.st_mode) || !replica_dir_empty(home)) {
-            diag_error("INIT-EXISTS", "home exists and is not an empty directory");
-            return ERR_INVAL;
+        int empty = stat(home, &sb) == 0 && S_ISDIR(sb.st_mode) ? replica_dir_empty(home) : 0;
+        if (empty < 0) {
+            return err_from_errno(errno) == ERR_INVAL ? ERR_IO : err_from_errno(errno);
+        }
+        if (empty == 0) {
+            return ERR_INVAL; /* exists and is not an empty directory */
         }
         if (chmod(home, 0700) != 0) {
             return err_from_errno(errno);
@@ -617,10 +621,17 @@ replica_txn_commit(struct replica *r, struct replica_txn *t, uint64_t *index)
     if ((rc = replica_txn_floor(t, &floor)) != ERR_OK) {
         goto out;
     }
+    /* Two clocks: the replica's own (advanced from its wall clock and what it observed) and
+     * the commit's, which must also exceed every register it overwrites so that a causally
+     * later edit wins even over a writer whose clock runs ahead. Only the first is kept as the
+     * replica's clock: a far-ahead register must not drag it along (it would then refuse
+     * every later local write as "clock behind"). */
     int64_t wall = hlc_wall_ms();
-    if ((rc = hlc_next(last, floor, wall, &hlc)) != ERR_OK) {
+    uint64_t clock = 0;
+    if ((rc = hlc_next(last, 0, wall, &clock)) != ERR_OK) {
         goto out;
     }
+    hlc = clock > floor ? clock : floor + 1;
     Cdht__Commit c = CDHT__COMMIT__INIT;
     c.hlc = hlc;
     c.wall_ms = wall;
@@ -641,8 +652,8 @@ replica_txn_commit(struct replica *r, struct replica_txn *t, uint64_t *index)
         goto out;
     }
     if (r->batch) {
-        r->batch_hlc = hlc;
-    } else if ((rc = replica_seal(r, self, hlc)) != ERR_OK ||
+        r->batch_hlc = clock;
+    } else if ((rc = replica_seal(r, self, clock)) != ERR_OK ||
                (rc = store_commit(r->st)) != ERR_OK) {
         goto out;
     }

@@ -165,9 +165,12 @@ store_open(struct store **out, const char *path, unsigned flags)
         /* WAL: readers never block the writer; FULL: a commit survives power loss, which an
          * offline laptop on a failing battery will see. */
         char pragmas[256];
+        /* A scratch database is rebuilt from the logs whenever it is needed: durability would
+         * only cost time. */
         snprintf(pragmas, sizeof pragmas,
-                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;"
+                 "PRAGMA journal_mode=%s; PRAGMA synchronous=%s; PRAGMA foreign_keys=OFF;"
                  "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-%u;",
+                 (flags & STORE_SCRATCH) ? "OFF" : "WAL", (flags & STORE_SCRATCH) ? "OFF" : "FULL",
                  STORE_CACHE_KIB);
         if ((rc = store_exec(st, pragmas)) != ERR_OK) {
             goto out;

@@ -28,6 +28,7 @@
 enum store_flags {
     STORE_CREATE = 1u << 0,   /* create the file; refuse when it exists */
     STORE_READONLY = 1u << 1, /* open read-only (audits, listings) */
+    STORE_SCRATCH = 1u << 2,  /* a throwaway database: no journal, no fsync (audit's replay) */
 };
 
 struct store_stmt {
@@ -35,11 +36,19 @@ struct store_stmt {
     sqlite3_stmt *stmt;
 };
 
+/* Authors whose keys log.c remembers per connection (tie-breaks need the key of a log id). */
+#define STORE_KEY_CACHE_SIZE 8u
+
 struct store {
     sqlite3 *db;
     int merging; /* non-zero while the merge path writes replicated tables */
     struct store_stmt cache[STORE_STMT_CACHE_MAX];
     unsigned cache_count;
+    struct {
+        int64_t id; /* 0: empty */
+        uint8_t key[32];
+    } key_cache[STORE_KEY_CACHE_SIZE]; /* owned by log.c (log_key_of) */
+    unsigned key_cache_next;
 };
 
 err_code store_open(struct store **out, const char *path, unsigned flags) WARN_UNUSED;

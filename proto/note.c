@@ -217,12 +217,22 @@ note_parse_size(const uint8_t *p, size_t len, uint64_t *out) {
 }
 
 /* Strict standard base64 (RFC 4648 section 4, padded, canonical trailing bits, nothing
- * ignored, all of p consumed) into at most out_cap bytes. libsodium's -1 becomes 0 here. */
+ * ignored, all of p consumed) into at most out_cap bytes. libsodium's -1 becomes 0 here.
+ * The alphabet is checked first because libsodium 1.0.18 decodes every byte from 0x80 to 0xff
+ * as '/': a note may hold them (as valid UTF-8), and "\xc3\xbf" would then be a second
+ * spelling of "//" in a root or, worse, in a signature line no signature covers. */
 static int
 note_b64_decode(const uint8_t *p, size_t len, uint8_t *out, size_t out_cap, size_t *out_len) {
     *out_len = 0;
     if (len == 0) {
         return 0;
+    }
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = p[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '+' || c == '/' || c == '=')) {
+            return 0;
+        }
     }
     return sodium_base642bin(out, out_cap, (const char *)p, len, NULL, out_len, NULL,
                              sodium_base64_VARIANT_ORIGINAL) == 0;

@@ -37,13 +37,15 @@ int
 cmd_audit(int argc, char **argv)
 {
     struct cli c;
-    cli_init(&c, "audit", "audit --home DIR [--json]");
+    cli_init(&c, "audit", "audit --home DIR [--json] [--logs-only]");
     static const struct option opts[] = {
         CLI_COMMON_OPTIONS,
         {"json", no_argument, NULL, 'j'},
+        {"logs-only", no_argument, NULL, 'L'},
         {NULL, 0, NULL, 0},
     };
     struct audit_out o = {0, 0};
+    unsigned flags = AUDIT_STATE;
     int opt;
     while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (cli_common(&c, opt, optarg)) {
@@ -51,6 +53,7 @@ cmd_audit(int argc, char **argv)
         }
         switch (opt) {
         case 'j': o.json = 1; break;
+        case 'L': flags &= ~(unsigned)AUDIT_STATE; break;
         case 'h': cli_usage(&c, NULL); return CLI_OK;
         default: return cli_usage(&c, "unknown option %s", argv[optind - 1]);
         }
@@ -67,7 +70,7 @@ cmd_audit(int argc, char **argv)
     if (o.json) {
         printf("{\n  \"findings\": [");
     }
-    err_code rc = audit_run(r->st, audit_print, &o, &sum);
+    err_code rc = audit_run(r->st, flags, audit_print, &o, &sum);
     replica_close(r);
     if (rc != ERR_OK) {
         if (o.json) {

@@ -193,7 +193,7 @@ sim_run(uint64_t seed)
     }
     for (int i = 0; i <= SIM_REPLICAS; i++) {
         struct audit_summary sum;
-        cr_assert_eq(audit_run(s.r[i]->st, sim_no_finding, &s.seed, &sum), ERR_OK);
+        cr_assert_eq(audit_run(s.r[i]->st, AUDIT_STATE, sim_no_finding, &s.seed, &sum), ERR_OK);
         cr_assert_eq(sum.leaves, leaves);
         replica_close(s.r[i]);
         free(s.home[i]);

@@ -789,3 +789,118 @@ Test(note, sign_output_capacity) {
     cr_assert_eq(note_sign_checkpoint(&cp, log_name, log_sk, NULL, 0, &len2), ERR_MSGSIZE);
     cr_assert_eq(len2, 0);
 }
+
+/* ---- base64 strictness: bytes 0x80-0xff --------------------------------------------------- */
+
+/*
+ * libsodium 1.0.18's sodium_base642bin decodes every byte from 0x80 to 0xff as if it were '/'
+ * (value 63), and a note may carry such bytes as long as they form valid UTF-8. So "//" and
+ * "\xc3\xbf" (U+00FF) would be two spellings of one root or one signature: the fields must be
+ * refused unless every byte is of the base64 alphabet.
+ */
+#define B64_HIGH_PAIR "\xc3\xbf" /* two bytes >= 0x80 that libsodium 1.0.18 reads as "//" */
+
+/* Replaces the 2 bytes at off in a note of *len bytes with B64_HIGH_PAIR (same length). */
+static void
+put_high_pair(uint8_t *buf, size_t len, size_t off) {
+    cr_assert_leq(off + 2, len);
+    memcpy(buf + off, B64_HIGH_PAIR, 2);
+}
+
+/* A root line holding bytes >= 0x80, in valid UTF-8 and correctly signed, is malformed: the
+ * note is refused by the parser (ERR_CORRUPT), whatever the sequence's length. */
+Test(note, root_with_high_bytes_refused) {
+    static const char *const roots[] = {
+        "AAAAAAAAAA" B64_HIGH_PAIR "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", /* 2-byte sequence */
+        "AAAAAAAAAA\xe2\x80\x94" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",  /* 3-byte: em dash */
+        "AAAAAAAAAA\xf0\x9f\x98\x80" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", /* 4-byte */
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" B64_HIGH_PAIR "=",  /* at the end */
+        B64_HIGH_PAIR "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",         /* at the start */
+    };
+    char text[NOTE_SIZE_MAX];
+    uint8_t buf[NOTE_SIZE_MAX];
+    struct checkpoint cp;
+    for (size_t i = 0; i < sizeof roots / sizeof roots[0]; i++) {
+        cr_assert_eq(strlen(roots[i]), 44, "root %zu is a root line's length", i);
+        snprintf(text, sizeof text, "example.com/log\n1\n%s\n", roots[i]);
+        size_t len = signed_note(text, buf, sizeof buf);
+        cr_assert_eq(note_parse_checkpoint(buf, len, &cp), ERR_CORRUPT, "root %zu", i);
+        cr_assert_eq(verify(buf, len, &cp), ERR_CORRUPT, "root %zu", i);
+    }
+    /* The same root spelled in the alphabet is fine: only the spelling was refused. */
+    snprintf(text, sizeof text, "example.com/log\n1\n%s\n",
+             "AAAAAAAAAA//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+    size_t len = signed_note(text, buf, sizeof buf);
+    cr_assert_eq(verify(buf, len, &cp), ERR_OK);
+}
+
+/* A signature line whose base64 holds bytes >= 0x80 is malformed. With a signature whose
+ * base64 contains "//", replacing those two characters by B64_HIGH_PAIR would decode to the
+ * very same signature: without the check, anyone could re-spell a signed note's signature
+ * line and it would still verify. */
+Test(note, signature_with_high_bytes_refused) {
+    uint8_t buf[NOTE_SIZE_MAX];
+    size_t len = 0;
+    struct checkpoint cp;
+    struct checkpoint got;
+    size_t at = 0;
+    int found = 0;
+    /* Ed25519 is deterministic: the first size whose signature's base64 holds "//" is always
+     * the same one. About 2% of signatures do, so the bound is never reached. */
+    for (uint64_t size = 0; size < 10000 && !found; size++) {
+        test_checkpoint(&cp, log_name, size);
+        sign_ok(&cp, buf, &len);
+        size_t sig_b64 = len - 1 - 92; /* the base64 field of the one signature line */
+        for (size_t i = sig_b64; i + 1 < len - 1; i++) {
+            if (buf[i] == '/' && buf[i + 1] == '/') {
+                at = i;
+                found = 1;
+                break;
+            }
+        }
+    }
+    cr_assert(found, "no signature with \"//\" in its base64");
+    cr_assert_eq(verify(buf, len, &got), ERR_OK);
+    put_high_pair(buf, len, at);
+    cr_assert_eq(note_parse_checkpoint(buf, len, &got), ERR_CORRUPT);
+    cr_assert_eq(verify(buf, len, &got), ERR_CORRUPT);
+
+    /* Any other two characters of the signature, and the key id, likewise. */
+    test_checkpoint(&cp, log_name, 7);
+    sign_ok(&cp, buf, &len);
+    size_t sig_b64 = len - 1 - 92;
+    static const size_t offs[] = {0, 1, 5, 40, 89};
+    for (size_t k = 0; k < sizeof offs / sizeof offs[0]; k++) {
+        uint8_t copy[NOTE_SIZE_MAX];
+        memcpy(copy, buf, len);
+        put_high_pair(copy, len, sig_b64 + offs[k]);
+        cr_assert_eq(note_parse_checkpoint(copy, len, &got), ERR_CORRUPT, "offset %zu", offs[k]);
+        cr_assert_eq(verify(copy, len, &got), ERR_CORRUPT, "offset %zu", offs[k]);
+    }
+}
+
+/* A verifier key whose base64 holds bytes >= 0x80 is refused, even where they would decode to
+ * the right key (its base64 has "//", re-spelled). */
+Test(note, verifier_key_with_high_bytes_refused) {
+    uint8_t seed[KEY_SEED_SIZE];
+    uint8_t pk[KEY_PUBLIC_SIZE];
+    uint8_t sk[KEY_SECRET_SIZE];
+    char vkey[NOTE_VERIFIER_KEY_SIZE_MAX];
+    char name[NOTE_ORIGIN_SIZE_MAX + 1];
+    uint8_t got[KEY_PUBLIC_SIZE];
+    char *pair = NULL;
+    /* Deterministic seeds 0, 1, 2, ...: the first whose verifier key has "//". */
+    for (unsigned s = 0; s < 100000 && pair == NULL; s++) {
+        memset(seed, 0, sizeof seed);
+        seed[0] = (uint8_t)s;
+        seed[1] = (uint8_t)(s >> 8);
+        seed[2] = (uint8_t)(s >> 16);
+        cr_assert_eq(crypto_sign_seed_keypair(pk, sk, seed), 0);
+        cr_assert_eq(note_verifier_key("example.com/k", pk, vkey, sizeof vkey), ERR_OK);
+        pair = strstr(vkey + strlen("example.com/k+00000000+"), "//");
+    }
+    cr_assert_not_null(pair, "no verifier key with \"//\" in its base64");
+    cr_assert_eq(note_verifier_key_parse(vkey, name, got), ERR_OK);
+    memcpy(pair, B64_HIGH_PAIR, 2);
+    cr_assert_eq(note_verifier_key_parse(vkey, name, got), ERR_INVAL);
+}
