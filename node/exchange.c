@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "bundle.h"
@@ -295,8 +296,12 @@ exchange_verify_checkpoint(struct replica *r, struct exchange_section *sec,
         ASSERT(sec->f.size == end);
         merkle_frontier_root(&sec->f, root);
         if (sodium_memcmp(root, cp.root, HASH_SIZE) != 0) {
+            /* The signature is good, so either these leaves were altered, or the signer's
+             * history before them differs from the one held here: a fork. From the bundle
+             * alone the two cannot be told apart. */
             return exchange_fail(rep, ERR_CORRUPT, sec->hdr.key,
-                                 "leaves %llu..%llu do not match the signed checkpoint root",
+                                 "leaves %llu..%llu do not match the signed checkpoint root: "
+                                 "the bundle was altered, or the log forked",
                                  (unsigned long long)sec->hdr.first,
                                  (unsigned long long)(end - 1));
         }
@@ -494,6 +499,12 @@ exchange_open(const char *path, FILE **f, struct bundle_reader **br, struct exch
     if (*f == NULL) {
         return exchange_fail(rep, err_from_errno(errno), NULL, "cannot open bundle: %s",
                              strerror(errno));
+    }
+    struct stat sb;
+    if (fstat(fileno(*f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        fclose(*f);
+        *f = NULL;
+        return exchange_fail(rep, ERR_INVAL, NULL, "not a bundle: it is not a regular file");
     }
     err_code rc = bundle_reader_new(br, *f, BUNDLE_INFLATED_SIZE_MAX);
     if (rc != ERR_OK) {

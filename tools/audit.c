@@ -47,7 +47,7 @@ cmd_audit(int argc, char **argv)
     struct audit_out o = {0, 0};
     unsigned flags = AUDIT_STATE;
     int opt;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (cli_common(&c, opt, optarg)) {
             continue;
         }
@@ -55,11 +55,11 @@ cmd_audit(int argc, char **argv)
         case 'j': o.json = 1; break;
         case 'L': flags &= ~(unsigned)AUDIT_STATE; break;
         case 'h': cli_usage(&c, NULL); return CLI_OK;
-        default: return cli_usage(&c, "unknown option %s", argv[optind - 1]);
+        default: return cli_bad_option(&c, opt, argv);
         }
     }
     if (optind != argc) {
-        return cli_usage(&c, "unexpected argument %s", argv[optind]);
+        return cli_extra_argument(&c);
     }
     struct replica *r = NULL;
     int ec = cli_open(&c, 0, &r);

@@ -26,7 +26,7 @@ bundle_export(int argc, char **argv)
     };
     const char *out = NULL, *since = NULL;
     int opt;
-    while ((opt = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
         if (cli_common(&c, opt, optarg)) {
             continue;
         }
@@ -34,11 +34,11 @@ bundle_export(int argc, char **argv)
         case 'o': out = optarg; break;
         case 's': since = optarg; break;
         case 'h': cli_usage(&c, NULL); return CLI_OK;
-        default: return cli_usage(&c, "unknown option %s", argv[optind - 1]);
+        default: return cli_bad_option(&c, opt, argv);
         }
     }
     if (optind != argc) {
-        return cli_usage(&c, "unexpected argument %s", argv[optind]);
+        return cli_extra_argument(&c);
     }
     if (out == NULL) {
         return cli_usage(&c, "-o FILE is required");
@@ -87,7 +87,7 @@ bundle_import(int argc, char **argv)
     cli_init(&c, "bundle import", "bundle import --home DIR FILE");
     static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
     int opt;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (cli_common(&c, opt, optarg)) {
             continue;
         }
@@ -95,7 +95,7 @@ bundle_import(int argc, char **argv)
             cli_usage(&c, NULL);
             return CLI_OK;
         }
-        return cli_usage(&c, "unknown option %s", argv[optind - 1]);
+        return cli_bad_option(&c, opt, argv);
     }
     if (optind + 1 != argc) {
         return cli_usage(&c, "exactly one bundle FILE is required");
@@ -133,7 +133,8 @@ cmd_bundle(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "import") == 0) {
         return bundle_import(argc - 1, argv + 1);
     }
-    fprintf(stderr, "usage: cdht bundle export --home DIR -o FILE [--since HEADS]\n"
-                    "       cdht bundle import --home DIR FILE\n");
-    return CLI_USAGE;
+    int help = argc >= 2 && cli_is_help(argv[1]);
+    fprintf(help ? stdout : stderr, "usage: cdht bundle export --home DIR -o FILE [--since HEADS]\n"
+                                    "       cdht bundle import --home DIR FILE\n");
+    return help ? CLI_OK : CLI_USAGE;
 }

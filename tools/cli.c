@@ -25,6 +25,12 @@ cli_init(struct cli *c, const char *cmd, const char *usage)
     cli_getopt_reset();
 }
 
+int
+cli_is_help(const char *arg)
+{
+    return strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0 || strcmp(arg, "help") == 0;
+}
+
 void
 cli_getopt_reset(void)
 {
@@ -71,6 +77,46 @@ cli_exit_for(err_code rc)
     case ERR_PROTO: return CLI_USAGE;
     default: return CLI_ERROR;
     }
+}
+
+int
+cli_bad_option(const struct cli *c, int opt, char **argv)
+{
+    /* optind has moved past the offending token; getopt_long set optopt. */
+    const char *tok = argv[optind - 1];
+    char name[64];
+    size_t n = 0;
+    if (tok[0] == '-' && tok[1] == '-') {
+        /* "--name=value": keep "--name" only. */
+        while (tok[n] != '\0' && tok[n] != '=' && n < sizeof name - 1) {
+            name[n] = tok[n];
+            n++;
+        }
+    } else {
+        /* A short option: "-x", never the rest of the token (it could be "-0010..."). */
+        name[n++] = '-';
+        name[n++] = optopt > 32 && optopt < 127 ? (char)optopt : '?';
+    }
+    name[n] = '\0';
+    return cli_usage(c, "%s %s", name,
+                     opt == ':' ? "needs a value" : "is not an option of this command");
+}
+
+int
+cli_extra_argument(const struct cli *c)
+{
+    return cli_usage(c, "unexpected extra argument (not repeated here)");
+}
+
+const char *
+cli_option_name(const struct option *opts, int opt)
+{
+    for (const struct option *o = opts; o->name != NULL; o++) {
+        if (o->val == opt) {
+            return o->name;
+        }
+    }
+    return "?";
 }
 
 int
@@ -127,7 +173,19 @@ cli_open(const struct cli *c, unsigned flags, struct replica **out)
 int
 cli_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
 {
+    /* Digits only (an optional leading '-'): strtoll would also take " 1985" and "+1985". */
     if (s == NULL || *s == '\0') {
+        return -1;
+    }
+    for (const char *p = s + (*s == '-'); ; p++) {
+        if (*p == '\0') {
+            break;
+        }
+        if (*p < '0' || *p > '9') {
+            return -1;
+        }
+    }
+    if (s[0] == '-' && s[1] == '\0') {
         return -1;
     }
     char *end = NULL;

@@ -45,10 +45,20 @@ int cli_usage(const struct cli *c, const char *fmt, ...) __attribute__((format(p
 int cli_fail(const struct cli *c, err_code rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int cli_exit_for(err_code rc);
+/* After getopt_long returned '?' (unknown option) or ':' (missing value; optstrings start with
+ * ':'): prints the option's name, never a value (values may be personal data). */
+int cli_bad_option(const struct cli *c, int opt, char **argv);
+/* An argument nobody asked for: says so without repeating it. */
+int cli_extra_argument(const struct cli *c);
+/* The long name of option code opt in opts ("?" when absent). */
+const char *cli_option_name(const struct option *opts, int opt);
 
 /* Opens the replica at c->home (REPLICA_WRITE loads the key, with the passphrase file when
  * given). On failure prints why and returns the exit code; 0 on success. */
 int cli_open(const struct cli *c, unsigned flags, struct replica **out);
+
+/* True for "--help", "-h" and "help": a command group asked for its usage (exit 0). */
+int cli_is_help(const char *arg);
 
 /* Resets getopt so that each subcommand parses its own argv. */
 void cli_getopt_reset(void);

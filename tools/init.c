@@ -30,7 +30,7 @@ cmd_init(int argc, char **argv)
     };
     const char *unit = NULL, *name = NULL, *network = NULL;
     int opt;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (cli_common(&c, opt, optarg)) {
             continue;
         }
@@ -39,11 +39,11 @@ cmd_init(int argc, char **argv)
         case 'n': name = optarg; break;
         case 'N': network = optarg; break;
         case 'h': cli_usage(&c, NULL); return CLI_OK;
-        default: return cli_usage(&c, "unknown option %s", argv[optind - 1]);
+        default: return cli_bad_option(&c, opt, argv);
         }
     }
     if (optind != argc) {
-        return cli_usage(&c, "unexpected argument %s", argv[optind]);
+        return cli_extra_argument(&c);
     }
     if (c.home == NULL || *c.home == '\0') {
         return cli_usage(&c, "--home DIR is required (or set CDHT_HOME)");
@@ -106,7 +106,7 @@ cmd_whoami(int argc, char **argv)
     cli_init(&c, "whoami", "whoami --home DIR");
     static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
     int opt;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (cli_common(&c, opt, optarg)) {
             continue;
         }
@@ -114,10 +114,10 @@ cmd_whoami(int argc, char **argv)
             cli_usage(&c, NULL);
             return CLI_OK;
         }
-        return cli_usage(&c, "unknown option %s", argv[optind - 1]);
+        return cli_bad_option(&c, opt, argv);
     }
     if (optind != argc) {
-        return cli_usage(&c, "unexpected argument %s", argv[optind]);
+        return cli_extra_argument(&c);
     }
     struct replica *r = NULL;
     int ec = cli_open(&c, 0, &r);

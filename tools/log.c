@@ -37,7 +37,7 @@ log_parse(struct log_args *a, int argc, char **argv, const char *cmd, const char
         {NULL, 0, NULL, 0},
     };
     int opt;
-    while ((opt = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
         if (cli_common(&a->c, opt, optarg)) {
             continue;
         }
@@ -49,11 +49,11 @@ log_parse(struct log_args *a, int argc, char **argv, const char *cmd, const char
         case 't': a->to_s = optarg; break;
         case 'o': a->out = optarg; break;
         case 'h': cli_usage(&a->c, NULL); return CLI_OK + 100;
-        default: return cli_usage(&a->c, "unknown option %s", argv[optind - 1]);
+        default: return cli_bad_option(&a->c, opt, argv);
         }
     }
     if (optind != argc) {
-        return cli_usage(&a->c, "unexpected argument %s", argv[optind]);
+        return cli_extra_argument(&a->c);
     }
     return 0;
 }
@@ -260,12 +260,13 @@ cmd_log(int argc, char **argv)
         {"consistency", log_consistency, "log consistency --home DIR --log KEY --from N [--to M]"},
         {"heads", log_heads, "log heads --home DIR [-o FILE]"},
     };
-    if (argc < 2) {
-        fprintf(stderr, "usage:\n");
+    if (argc < 2 || cli_is_help(argv[1])) {
+        FILE *f = argc < 2 ? stderr : stdout;
+        fprintf(f, "usage:\n");
         for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
-            fprintf(stderr, "  cdht %s\n", subs[i].usage);
+            fprintf(f, "  cdht %s\n", subs[i].usage);
         }
-        return CLI_USAGE;
+        return argc < 2 ? CLI_USAGE : CLI_OK;
     }
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++) {
         if (strcmp(argv[1], subs[i].name) != 0) {
@@ -287,6 +288,6 @@ cmd_log(int argc, char **argv)
         replica_close(r);
         return ec;
     }
-    fprintf(stderr, "cdht log: unknown subcommand '%s'\n", argv[1]);
+    fprintf(stderr, "cdht log: unknown subcommand (cdht log --help lists them)\n");
     return CLI_USAGE;
 }

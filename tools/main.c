@@ -74,7 +74,7 @@ main(int argc, char **argv)
             return rc;
         }
     }
-    fprintf(stderr, "cdht: unknown command '%s'\n", argv[1]);
+    fprintf(stderr, "cdht: unknown command (cdht --help lists them)\n");
     usage(stderr);
     return CLI_USAGE;
 }

@@ -39,7 +39,7 @@ person_parse(struct cli *c, int argc, char **argv, struct person_args *a, int li
     };
     int opt;
     memset(a, 0, sizeof *a);
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (cli_common(c, opt, optarg)) {
             continue;
         }
@@ -52,10 +52,10 @@ person_parse(struct cli *c, int argc, char **argv, struct person_args *a, int li
         case 'C': a->cid = optarg; break;
         case 'f': a->format = optarg; break;
         case 'h': cli_usage(c, NULL); return -1;
-        default: return cli_usage(c, "unknown option %s", argv[optind - 1]);
+        default: return cli_bad_option(c, opt, argv);
         }
         if (listing && opt != 'u' && opt != 'f') {
-            return cli_usage(c, "option %s does not apply here", argv[optind - 1]);
+            return cli_usage(c, "option --%s does not apply here", cli_option_name(opts, opt));
         }
         if (!listing && opt == 'f') {
             return cli_usage(c, "option --format does not apply here");
@@ -171,7 +171,7 @@ person_add(int argc, char **argv)
         return ec < 0 ? CLI_OK : ec;
     }
     if (optind != argc) {
-        return cli_usage(&c, "unexpected argument %s", argv[optind]);
+        return cli_extra_argument(&c);
     }
     if (a.name == NULL || a.birth_year == NULL || a.gender == NULL || a.unit == NULL) {
         return cli_usage(&c, "--name, --birth-year, --gender and --unit are required");
@@ -198,9 +198,11 @@ person_add(int argc, char **argv)
 
 /* Reads a live person's stored birth year and gender; 0, or the exit code after printing. */
 static int
-person_lookup(struct cli *c, struct replica *r, const char *id, long *year, int *gender)
+person_lookup(struct cli *c, struct replica *r, const char *id, long *year, int *gender,
+              int *has_cid)
 {
-    static const char sql[] = "SELECT birth_year, gender FROM person WHERE id=?1 AND _live";
+    static const char sql[] =
+        "SELECT birth_year, gender, cid_hash IS NOT NULL FROM person WHERE id=?1 AND _live";
     sqlite3_stmt *s = store_stmt(r->st, sql);
     if (s == NULL) {
         return cli_fail(c, ERR_DB, "cannot read people");
@@ -209,7 +211,8 @@ person_lookup(struct cli *c, struct replica *r, const char *id, long *year, int 
     int rc = sqlite3_step(s);
     if (rc != SQLITE_ROW) {
         sqlite3_reset(s);
-        return rc == SQLITE_DONE ? cli_usage(c, "unknown person id %s", id)
+        /* The id is not repeated: a citizen id pasted here by mistake must not be echoed. */
+        return rc == SQLITE_DONE ? cli_usage(c, "unknown person id (cdht person list shows ids)")
                                  : cli_fail(c, ERR_DB, "cannot read people");
     }
     *year = sqlite3_column_type(s, 0) == SQLITE_NULL ? -1 : (long)sqlite3_column_int64(s, 0);
@@ -217,6 +220,7 @@ person_lookup(struct cli *c, struct replica *r, const char *id, long *year, int 
     enum domain_gender ge = DOMAIN_GENDER_MALE;
     const char *why = NULL;
     *gender = g != NULL && domain_gender_parse(g, &ge, &why) == ERR_OK ? (int)ge : -1;
+    *has_cid = sqlite3_column_int(s, 2);
     sqlite3_reset(s);
     return 0;
 }
@@ -253,11 +257,12 @@ person_set_or_rm(int argc, char **argv, int rm)
         return ec;
     }
     long year = -1;
-    int gender = -1;
+    int gender = -1, has_cid = 0;
     char *name = NULL;
-    if ((ec = person_lookup(&c, r, id, &year, &gender)) != 0) {
+    if ((ec = person_lookup(&c, r, id, &year, &gender, &has_cid)) != 0) {
         goto out;
     }
+
     if (rm) {
         ec = person_commit(&c, r, id, 0, NULL, 0, 0);
         goto out;
@@ -265,9 +270,17 @@ person_set_or_rm(int argc, char **argv, int rm)
     struct replica_cell cells[PERSON_CELLS_MAX];
     size_t n = 0;
     uint8_t cid_hash[HASH_SIZE];
-    if ((ec = person_cells(&c, r, &a, year, gender, cells, &n, &name, cid_hash)) == 0) {
-        ec = person_commit(&c, r, id, -1, cells, n, 0);
+    if ((ec = person_cells(&c, r, &a, year, gender, cells, &n, &name, cid_hash)) != 0) {
+        goto out;
     }
+    /* The citizen id's digits encode birth year and gender; changing either without the id
+     * would leave a stored id hash that no longer matches the person. */
+    if (has_cid && (a.birth_year != NULL || a.gender != NULL) && a.cid == NULL) {
+        ec = cli_usage(&c, "this person has a citizen id: give --citizen-id again with a new "
+                           "--birth-year or --gender, so that they are checked together");
+        goto out;
+    }
+    ec = person_commit(&c, r, id, -1, cells, n, 0);
 out:
     free(name);
     replica_close(r);
@@ -285,7 +298,7 @@ person_list(int argc, char **argv)
         return ec < 0 ? CLI_OK : ec;
     }
     if (optind != argc) {
-        return cli_usage(&c, "unexpected argument %s", argv[optind]);
+        return cli_extra_argument(&c);
     }
     const char *fmt = a.format ? a.format : "table";
     if (strcmp(fmt, "table") != 0 && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0) {
@@ -365,6 +378,12 @@ cmd_person(int argc, char **argv)
             return person_list(argc - 1, argv + 1);
         }
     }
-    fprintf(stderr, "usage: cdht person add|set|rm|list ... (cdht person add --help)\n");
-    return CLI_USAGE;
+    int help = argc >= 2 && cli_is_help(argv[1]);
+    fprintf(help ? stdout : stderr,
+            "usage: cdht person add --name TEXT --birth-year YYYY --gender male|female --unit CODE\n"
+            "                       [--group farmer|worker|official] [--citizen-id DIGITS]\n"
+            "       cdht person set ID [any of the add flags]\n"
+            "       cdht person rm ID\n"
+            "       cdht person list [--unit CODE] [--format table|csv|json]\n");
+    return help ? CLI_OK : CLI_USAGE;
 }

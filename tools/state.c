@@ -17,7 +17,7 @@ state_simple_parse(struct cli *c, int argc, char **argv)
 {
     static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
     int opt;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (cli_common(c, opt, optarg)) {
             continue;
         }
@@ -25,10 +25,10 @@ state_simple_parse(struct cli *c, int argc, char **argv)
             cli_usage(c, NULL);
             return -1;
         }
-        return cli_usage(c, "unknown option %s", argv[optind - 1]);
+        return cli_bad_option(c, opt, argv);
     }
     if (optind != argc) {
-        return cli_usage(c, "unexpected argument %s", argv[optind]);
+        return cli_extra_argument(c);
     }
     return 0;
 }

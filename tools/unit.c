@@ -43,7 +43,7 @@ unit_add(int argc, char **argv)
     };
     const char *code = NULL, *kind = NULL, *name = NULL, *parent = NULL, *why = NULL;
     int opt;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (cli_common(&c, opt, optarg)) {
             continue;
         }
@@ -53,11 +53,11 @@ unit_add(int argc, char **argv)
         case 'n': name = optarg; break;
         case 'p': parent = optarg; break;
         case 'h': cli_usage(&c, NULL); return CLI_OK;
-        default: return cli_usage(&c, "unknown option %s", argv[optind - 1]);
+        default: return cli_bad_option(&c, opt, argv);
         }
     }
     if (optind != argc) {
-        return cli_usage(&c, "unexpected argument %s", argv[optind]);
+        return cli_extra_argument(&c);
     }
     if (code == NULL || kind == NULL || name == NULL) {
         return cli_usage(&c, "--code, --kind and --name are required");
@@ -123,7 +123,7 @@ unit_list(int argc, char **argv)
     cli_init(&c, "unit list", "unit list --home DIR");
     static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
     int opt;
-    while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (cli_common(&c, opt, optarg)) {
             continue;
         }
@@ -131,10 +131,10 @@ unit_list(int argc, char **argv)
             cli_usage(&c, NULL);
             return CLI_OK;
         }
-        return cli_usage(&c, "unknown option %s", argv[optind - 1]);
+        return cli_bad_option(&c, opt, argv);
     }
     if (optind != argc) {
-        return cli_usage(&c, "unexpected argument %s", argv[optind]);
+        return cli_extra_argument(&c);
     }
     struct replica *r = NULL;
     int ec = cli_open(&c, 0, &r);
@@ -165,7 +165,9 @@ cmd_unit(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "list") == 0) {
         return unit_list(argc - 1, argv + 1);
     }
-    fprintf(stderr, "usage: cdht unit add --code CODE --kind KIND --name TEXT [--parent CODE]\n"
-                    "       cdht unit list\n");
-    return CLI_USAGE;
+    int help = argc >= 2 && cli_is_help(argv[1]);
+    fprintf(help ? stdout : stderr,
+            "usage: cdht unit add --code CODE --kind KIND --name TEXT [--parent CODE]\n"
+            "       cdht unit list\n");
+    return help ? CLI_OK : CLI_USAGE;
 }
