@@ -23,6 +23,7 @@
 struct audit_ctx {
     struct store *st;
     struct store *scratch; /* AUDIT_STATE: the logs replayed; NULL otherwise */
+    struct leaf_decoder *dec;
     audit_fn fn;
     void *fn_ctx;
     struct audit_summary *sum;
@@ -152,15 +153,13 @@ audit_log(void *ctx, const struct log_head *h)
                          "stored leaf hash does not match the leaf's bytes");
         }
         Cdht__Commit *c = NULL;
-        if (leaf_decode(data, len, &c) != ERR_OK) {
+        if (leaf_decoder_decode(a->dec, data, len, &c) != ERR_OK) {
             audit_report(a, h->key, index, "leaf-decode", "leaf is not a valid commit");
         } else if (a->scratch != NULL && (rc = merge_commit(a->scratch, replay.id, index, c)) !=
                                               ERR_OK) {
-            leaf_free(c);
             sqlite3_finalize(s);
             return rc;
         }
-        leaf_free(c);
         merkle_frontier_push(&f, hash);
         expect++;
         a->sum->leaves++;
@@ -235,16 +234,18 @@ audit_run(struct store *st, unsigned flags, audit_fn fn, void *ctx, struct audit
 {
     memset(sum, 0, sizeof *sum);
     struct audit_ctx a = {.st = st, .fn = fn, .fn_ctx = ctx, .sum = sum};
-    err_code rc = ERR_OK;
+    err_code rc = leaf_decoder_new(&a.dec);
+    if (rc != ERR_OK) {
+        return rc;
+    }
     if ((flags & AUDIT_STATE) && (rc = audit_scratch_open(&a.scratch)) != ERR_OK) {
+        leaf_decoder_free(a.dec);
         return rc;
     }
-    if (a.scratch != NULL && (rc = store_begin(a.scratch)) != ERR_OK) {
+    if ((a.scratch != NULL && (rc = store_begin(a.scratch)) != ERR_OK) ||
+        (rc = store_exec(st, "BEGIN")) != ERR_OK) {
         store_close(a.scratch);
-        return rc;
-    }
-    if ((rc = store_exec(st, "BEGIN")) != ERR_OK) {
-        store_close(a.scratch);
+        leaf_decoder_free(a.dec);
         return rc;
     }
     rc = log_foreach(st, audit_log, &a);
@@ -253,5 +254,6 @@ audit_run(struct store *st, unsigned flags, audit_fn fn, void *ctx, struct audit
     }
     store_rollback(st);
     store_close(a.scratch); /* never committed: the replay leaves nothing behind */
+    leaf_decoder_free(a.dec);
     return rc;
 }

@@ -240,7 +240,8 @@ struct exchange_section {
 
 static err_code
 exchange_verify_leaf(struct replica *r, struct exchange_section *sec,
-                     const struct bundle_record *rec, struct exchange_report *rep)
+                     const struct bundle_record *rec, struct exchange_report *rep,
+                     struct leaf_decoder *dec)
 {
     uint8_t hash[HASH_SIZE];
     merkle_leaf_hash(rec->data, rec->len, hash);
@@ -259,8 +260,7 @@ exchange_verify_leaf(struct replica *r, struct exchange_section *sec,
         return ERR_OK;
     }
     Cdht__Commit *c = NULL;
-    err_code rc = leaf_decode(rec->data, rec->len, &c);
-    leaf_free(c);
+    err_code rc = leaf_decoder_decode(dec, rec->data, rec->len, &c);
     if (rc != ERR_OK) {
         return exchange_fail(rep, ERR_CORRUPT, sec->hdr.key, "leaf %llu is not a valid commit",
                              (unsigned long long)rec->leaf_index);
@@ -347,7 +347,8 @@ exchange_verify_log(struct replica *r, struct exchange_section *sec,
 
 /* Pass one. Every record is checked; nothing is written. */
 static err_code
-exchange_pass_verify(struct replica *r, struct bundle_reader *br, struct exchange_report *rep)
+exchange_pass_verify(struct replica *r, struct bundle_reader *br, struct exchange_report *rep,
+                     struct leaf_decoder *dec)
 {
     struct exchange_section sec;
     memset(&sec, 0, sizeof sec);
@@ -363,7 +364,7 @@ exchange_pass_verify(struct replica *r, struct bundle_reader *br, struct exchang
         switch (rec.type) {
         case BUNDLE_REC_END: return ERR_OK;
         case BUNDLE_REC_LOG: rc = exchange_verify_log(r, &sec, &rec, rep); break;
-        case BUNDLE_REC_LEAF: rc = exchange_verify_leaf(r, &sec, &rec, rep); break;
+        case BUNDLE_REC_LEAF: rc = exchange_verify_leaf(r, &sec, &rec, rep, dec); break;
         case BUNDLE_REC_CHECKPOINT: rc = exchange_verify_checkpoint(r, &sec, &rec, rep); break;
         }
         if (rc != ERR_OK) {
@@ -374,6 +375,7 @@ exchange_pass_verify(struct replica *r, struct bundle_reader *br, struct exchang
 
 struct exchange_apply {
     struct replica *r;
+    struct leaf_decoder *dec;
     struct log_head head;
     uint64_t hlc;      /* the replica's clock, folded with what arrives */
     unsigned in_batch; /* leaves in the open transaction */
@@ -411,7 +413,7 @@ exchange_apply_leaf(struct exchange_apply *a, const struct bundle_record *rec,
     }
     ASSERT(rec->leaf_index == a->head.size);
     Cdht__Commit *c = NULL;
-    err_code rc = leaf_decode(rec->data, rec->len, &c);
+    err_code rc = leaf_decoder_decode(a->dec, rec->data, rec->len, &c);
     if (rc != ERR_OK) {
         return rc; /* pass one decoded it: the file changed under us */
     }
@@ -423,7 +425,6 @@ exchange_apply_leaf(struct exchange_apply *a, const struct bundle_record *rec,
                          skew)) == ERR_OK) {
         rc = merge_commit(a->r->st, a->head.id, index, c);
     }
-    leaf_free(c);
     if (rc != ERR_OK) {
         return rc;
     }
@@ -444,9 +445,10 @@ exchange_apply_leaf(struct exchange_apply *a, const struct bundle_record *rec,
 
 /* Pass two: append and merge, STORE_APPLY_BATCH_MAX leaves per transaction. */
 static err_code
-exchange_pass_apply(struct replica *r, struct bundle_reader *br, struct exchange_report *rep)
+exchange_pass_apply(struct replica *r, struct bundle_reader *br, struct exchange_report *rep,
+                    struct leaf_decoder *dec)
 {
-    struct exchange_apply a = {.r = r, .now_ms = hlc_wall_ms()};
+    struct exchange_apply a = {.r = r, .dec = dec, .now_ms = hlc_wall_ms()};
     uint8_t hb[8];
     size_t hn = 0;
     err_code rc = bundle_reader_rewind(br);
@@ -495,6 +497,7 @@ static err_code
 exchange_open(const char *path, FILE **f, struct bundle_reader **br, struct exchange_report *rep)
 {
     *br = NULL;
+    *f = NULL;
     *f = fopen(path, "rb");
     if (*f == NULL) {
         return exchange_fail(rep, err_from_errno(errno), NULL, "cannot open bundle: %s",
@@ -522,14 +525,17 @@ exchange_verify(struct replica *r, const char *path, struct exchange_report *rep
 {
     FILE *f = NULL;
     struct bundle_reader *br = NULL;
+    struct leaf_decoder *dec = NULL;
     memset(rep, 0, sizeof *rep);
-    err_code rc = exchange_open(path, &f, &br, rep);
-    if (rc != ERR_OK) {
-        return rc;
+    err_code rc = leaf_decoder_new(&dec);
+    if (rc == ERR_OK && (rc = exchange_open(path, &f, &br, rep)) == ERR_OK) {
+        rc = exchange_pass_verify(r, br, rep, dec);
     }
-    rc = exchange_pass_verify(r, br, rep);
     bundle_reader_free(br);
-    fclose(f);
+    if (f != NULL) {
+        fclose(f);
+    }
+    leaf_decoder_free(dec);
     return rc;
 }
 
@@ -538,18 +544,20 @@ exchange_import(struct replica *r, const char *path, struct exchange_report *rep
 {
     FILE *f = NULL;
     struct bundle_reader *br = NULL;
+    struct leaf_decoder *dec = NULL;
     memset(rep, 0, sizeof *rep);
-    err_code rc = exchange_open(path, &f, &br, rep);
-    if (rc != ERR_OK) {
+    err_code rc = leaf_decoder_new(&dec);
+    if (rc != ERR_OK || (rc = exchange_open(path, &f, &br, rep)) != ERR_OK) {
+        leaf_decoder_free(dec);
         return rc;
     }
     /* The write lock (replica_open) is held across both passes, so what pass one verified
      * against is what pass two appends to. */
-    if ((rc = exchange_pass_verify(r, br, rep)) == ERR_OK) {
+    if ((rc = exchange_pass_verify(r, br, rep, dec)) == ERR_OK) {
         uint64_t logs = rep->logs, dups = rep->duplicates;
         rep->logs = 0;
         rep->duplicates = 0;
-        rc = exchange_pass_apply(r, br, rep);
+        rc = exchange_pass_apply(r, br, rep, dec);
         rep->logs = logs;
         rep->duplicates = dups;
         if (rep->skewed > 0) {
@@ -566,5 +574,6 @@ exchange_import(struct replica *r, const char *path, struct exchange_report *rep
     }
     bundle_reader_free(br);
     fclose(f);
+    leaf_decoder_free(dec);
     return rc;
 }

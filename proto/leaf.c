@@ -7,6 +7,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 /* Identifier characters: [a-z0-9_]. A table because this runs for every cell of every leaf. */
 static const uint8_t leaf_ident_char[256] = {
@@ -33,15 +34,49 @@ leaf_ident_ok(const char *s)
     return 1;
 }
 
+/* Field number 0 does not exist in protobuf, but protobuf-c keeps it as an unknown field, and
+ * would then write it back in a form it refuses to read (found by fuzzing). Other unknown
+ * fields are kept: a newer writer's fields travel verbatim. */
+static int
+leaf_unknown_ok(const ProtobufCMessage *m)
+{
+    for (unsigned i = 0; i < m->n_unknown_fields; i++) {
+        if (m->unknown_fields[i].tag == 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Text must be UTF-8: every replica and every report reads it as such. */
+static int
+leaf_utf8_ok(const char *s)
+{
+    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
+    size_t left = strlen(s);
+    while (left > 0) {
+        utf8proc_int32_t cp;
+        utf8proc_ssize_t n = utf8proc_iterate(p, (utf8proc_ssize_t)left, &cp);
+        if (n <= 0) {
+            return 0;
+        }
+        p += n;
+        left -= (size_t)n;
+    }
+    return 1;
+}
+
 err_code
 leaf_validate(const Cdht__Commit *c)
 {
-    if (c->hlc == 0 || c->n_changes == 0 || c->n_changes > COMMIT_CHANGES_MAX) {
+    if (c->hlc == 0 || c->n_changes == 0 || c->n_changes > COMMIT_CHANGES_MAX ||
+        !leaf_unknown_ok(&c->base)) {
         return ERR_CORRUPT_HERE;
     }
     for (size_t i = 0; i < c->n_changes; i++) {
         const Cdht__Change *ch = c->changes[i];
-        if (!leaf_ident_ok(ch->table) || ch->pk == NULL) {
+        if (!leaf_ident_ok(ch->table) || ch->pk == NULL || !leaf_unknown_ok(&ch->base) ||
+            !leaf_utf8_ok(ch->pk)) {
             return ERR_CORRUPT_HERE;
         }
         size_t pk_len = strnlen(ch->pk, PK_SIZE_MAX + 1);
@@ -53,12 +88,13 @@ leaf_validate(const Cdht__Commit *c)
         }
         for (size_t j = 0; j < ch->n_cells; j++) {
             const Cdht__Cell *cell = ch->cells[j];
-            if (!leaf_ident_ok(cell->col)) {
+            if (!leaf_ident_ok(cell->col) || !leaf_unknown_ok(&cell->base)) {
                 return ERR_CORRUPT_HERE;
             }
             if (cell->value_case == CDHT__CELL__VALUE_S &&
                 (cell->s == NULL ||
-                 strnlen(cell->s, VALUE_TEXT_SIZE_MAX + 1) > VALUE_TEXT_SIZE_MAX)) {
+                 strnlen(cell->s, VALUE_TEXT_SIZE_MAX + 1) > VALUE_TEXT_SIZE_MAX ||
+                 !leaf_utf8_ok(cell->s))) {
                 return ERR_CORRUPT_HERE;
             }
             if (cell->value_case == CDHT__CELL__VALUE_B && cell->b.len > VALUE_TEXT_SIZE_MAX) {
@@ -95,6 +131,112 @@ leaf_free(Cdht__Commit *c)
     if (c != NULL) {
         cdht__commit__free_unpacked(c, NULL);
     }
+}
+
+/* Arena chunks start at LEAF_ARENA_CHUNK_MIN and double, up to LEAF_DECODED_SIZE_MAX in all. */
+#define LEAF_ARENA_CHUNK_MIN (256u * 1024u)
+#define LEAF_ARENA_CHUNKS_MAX 16u
+
+struct leaf_decoder {
+    struct {
+        uint8_t *mem; /* owned */
+        size_t cap, used;
+    } chunk[LEAF_ARENA_CHUNKS_MAX];
+    unsigned n;       /* chunks allocated */
+    unsigned cur;     /* chunk being filled */
+    size_t total;     /* bytes of all chunks */
+    ProtobufCAllocator alloc;
+};
+
+static void *
+leaf_arena_alloc(void *data, size_t size)
+{
+    struct leaf_decoder *d = data;
+    size = (size + 15u) & ~(size_t)15u;
+    for (;;) {
+        if (d->cur < d->n && d->chunk[d->cur].cap - d->chunk[d->cur].used >= size) {
+            void *p = d->chunk[d->cur].mem + d->chunk[d->cur].used;
+            d->chunk[d->cur].used += size;
+            return p;
+        }
+        if (d->cur + 1 < d->n) {
+            d->cur++; /* a later chunk kept from an earlier, larger leaf */
+            continue;
+        }
+        size_t cap = d->n == 0 ? LEAF_ARENA_CHUNK_MIN : d->chunk[d->n - 1].cap * 2;
+        if (cap < size) {
+            cap = size;
+        }
+        if (d->n == LEAF_ARENA_CHUNKS_MAX || d->total + cap > LEAF_DECODED_SIZE_MAX) {
+            return NULL; /* the leaf is refused: protobuf-c returns NULL */
+        }
+        uint8_t *mem = malloc(cap);
+        if (mem == NULL) {
+            return NULL;
+        }
+        d->chunk[d->n].mem = mem;
+        d->chunk[d->n].cap = cap;
+        d->chunk[d->n].used = 0;
+        d->cur = d->n++;
+        d->total += cap;
+    }
+}
+
+static void
+leaf_arena_free(void *data, void *p)
+{
+    (void)data;
+    (void)p; /* everything goes at the next reset */
+}
+
+err_code
+leaf_decoder_new(struct leaf_decoder **out)
+{
+    struct leaf_decoder *d = calloc(1, sizeof *d);
+    if (d == NULL) {
+        return ERR_NOMEM;
+    }
+    d->alloc.alloc = leaf_arena_alloc;
+    d->alloc.free = leaf_arena_free;
+    d->alloc.allocator_data = d;
+    *out = d;
+    return ERR_OK;
+}
+
+void
+leaf_decoder_free(struct leaf_decoder *d)
+{
+    if (d == NULL) {
+        return;
+    }
+    for (unsigned i = 0; i < d->n; i++) {
+        free(d->chunk[i].mem);
+    }
+    free(d);
+}
+
+err_code
+leaf_decoder_decode(struct leaf_decoder *d, const uint8_t *buf, size_t len, Cdht__Commit **out)
+{
+    *out = NULL;
+    if (len == 0 || len > LEAF_SIZE_MAX) {
+        return ERR_MSGSIZE;
+    }
+    for (unsigned i = 0; i < d->n; i++) {
+        d->chunk[i].used = 0;
+    }
+    d->cur = 0;
+    Cdht__Commit *c = cdht__commit__unpack(&d->alloc, len, buf);
+    if (c == NULL) {
+        /* Undecodable, or it needed more than LEAF_DECODED_SIZE_MAX: either way refused. */
+        return ERR_CORRUPT_HERE;
+    }
+    err_code rc = leaf_validate(c);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    *out = c;
+    return ERR_OK;
 }
 
 err_code

@@ -22,6 +22,19 @@ void leaf_free(Cdht__Commit *c);
  * before they are encoded, so that we never sign a leaf others would refuse). */
 err_code leaf_validate(const Cdht__Commit *c) WARN_UNUSED;
 
+/*
+ * A reusable decoder for hot paths (import, audit): decoded structs go into an arena that is
+ * reset, not freed, between leaves, so decoding costs no malloc or free per message, and the
+ * arena is bounded by LEAF_DECODED_SIZE_MAX (a leaf that needs more is refused, ERR_CORRUPT).
+ */
+struct leaf_decoder;
+
+err_code leaf_decoder_new(struct leaf_decoder **out) WARN_UNUSED;
+void leaf_decoder_free(struct leaf_decoder *d);
+/* Like leaf_decode, but *out lives in d's arena: valid until the next decode with d. */
+err_code leaf_decoder_decode(struct leaf_decoder *d, const uint8_t *buf, size_t len,
+                             Cdht__Commit **out) WARN_UNUSED;
+
 /* Encodes c; on ERR_OK *out is malloc'd and owned by the caller. */
 err_code leaf_encode(const Cdht__Commit *c, uint8_t **out, size_t *len) WARN_UNUSED;
 

@@ -20,6 +20,11 @@
  * room for ten times that while keeping the decode buffer of one leaf small. */
 #define LEAF_SIZE_MAX (1024u * 1024u)
 
+/* Memory a decoded leaf may take (protobuf-c structs, arrays, copies of strings). A hostile
+ * leaf of tiny cells inflates about 30x when decoded; 48x LEAF_SIZE_MAX bounds it. Exceeding
+ * it refuses the leaf rather than allocating more. */
+#define LEAF_DECODED_SIZE_MAX (48u * LEAF_SIZE_MAX)
+
 /* Changes in one Commit: bounds the work of merging one leaf (one SQLite statement each). */
 #define COMMIT_CHANGES_MAX 10000u
 /* Cells in one Change: more than any replicated table has columns. */
