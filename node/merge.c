@@ -15,6 +15,7 @@
 #include "leaf.h"
 #include "log.h"
 #include "schema.h"
+#include "sha256.h"
 #include "store.h"
 
 static void
@@ -314,36 +315,37 @@ merge_row_clocks(struct store *st, const char *table, const char *pk, struct mer
 }
 
 static void
-merge_hash_u32(crypto_hash_sha256_state *h, uint32_t v)
+merge_hash_u32(struct sha256 *h, uint32_t v)
 {
     uint8_t b[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    crypto_hash_sha256_update(h, b, 4);
+    sha256_update(h, b, 4);
 }
 
 err_code
 merge_state_hash(struct store *st, uint8_t out[HASH_SIZE])
 {
     static const char domain[] = "cdht-state-v1\n";
-    crypto_hash_sha256_state h;
-    crypto_hash_sha256_init(&h);
-    crypto_hash_sha256_update(&h, (const uint8_t *)domain, sizeof domain - 1);
+    struct sha256 h;
+    sha256_init(&h);
+    sha256_update(&h, domain, sizeof domain - 1);
     schema_init();
     for (unsigned t = 0; t < schema_tables_count; t++) {
         const struct schema_table *tb = &schema_tables[t];
-        crypto_hash_sha256_update(&h, (const uint8_t *)"T", 1);
-        crypto_hash_sha256_update(&h, (const uint8_t *)tb->name, strlen(tb->name) + 1);
+        sha256_update(&h, (const uint8_t *)"T", 1);
+        sha256_update(&h, (const uint8_t *)tb->name, strlen(tb->name) + 1);
         sqlite3_stmt *s = store_stmt(st, tb->sql_scan);
         if (s == NULL) {
+            sha256_release(&h);
             return ERR_DB;
         }
         int rc;
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            crypto_hash_sha256_update(&h, (const uint8_t *)"R", 1);
+            sha256_update(&h, (const uint8_t *)"R", 1);
             for (int c = 0; c <= (int)tb->ncols; c++) {
                 switch (sqlite3_column_type(s, c)) {
                 case SQLITE_INTEGER: {
                     uint64_t v = (uint64_t)sqlite3_column_int64(s, c);
-                    crypto_hash_sha256_update(&h, (const uint8_t *)"I", 1);
+                    sha256_update(&h, (const uint8_t *)"I", 1);
                     merge_hash_u32(&h, (uint32_t)(v >> 32));
                     merge_hash_u32(&h, (uint32_t)v);
                     break;
@@ -354,25 +356,24 @@ merge_state_hash(struct store *st, uint8_t out[HASH_SIZE])
                                         ? (const void *)sqlite3_column_text(s, c)
                                         : sqlite3_column_blob(s, c);
                     uint32_t n = (uint32_t)sqlite3_column_bytes(s, c);
-                    crypto_hash_sha256_update(
-                        &h, (const uint8_t *)(sqlite3_column_type(s, c) == SQLITE_TEXT ? "S" : "B"),
-                        1);
+                    sha256_update(&h, sqlite3_column_type(s, c) == SQLITE_TEXT ? "S" : "B", 1);
                     merge_hash_u32(&h, n);
                     if (n > 0) {
-                        crypto_hash_sha256_update(&h, p, n);
+                        sha256_update(&h, p, n);
                     }
                     break;
                 }
-                default: crypto_hash_sha256_update(&h, (const uint8_t *)"N", 1); break;
+                default: sha256_update(&h, (const uint8_t *)"N", 1); break;
                 }
             }
         }
         sqlite3_reset(s);
         if (rc != SQLITE_DONE) {
+            sha256_release(&h);
             return store_err(st, rc, "state hash");
         }
     }
-    crypto_hash_sha256_final(&h, out);
+    sha256_final(&h, out);
     return ERR_OK;
 }
 

@@ -54,6 +54,10 @@ leaf_utf8_ok(const char *s)
 {
     const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
     size_t left = strlen(s);
+    while (left > 0 && *p < 0x80) { /* ASCII needs no decoding */
+        p++;
+        left--;
+    }
     while (left > 0) {
         utf8proc_int32_t cp;
         utf8proc_ssize_t n = utf8proc_iterate(p, (utf8proc_ssize_t)left, &cp);
