@@ -70,15 +70,15 @@ bench_die(const char *what, err_code rc)
 static void
 bench_rows(struct bench_row *rows, unsigned n)
 {
-    static const char *const fam[] = {"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan",
-                                      "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương"};
-    static const char *const mid[] = {"Văn", "Thị", "Hữu", "Đức", "Minh", "Thanh", "Ngọc",
-                                      "Quang", "Xuân", "Thu"};
-    static const char *const giv[] = {"An", "Bình", "Cường", "Dũng", "Giang", "Hà", "Hải",
-                                      "Hạnh", "Hiếu", "Hoa", "Hùng", "Hương", "Khánh", "Lan",
-                                      "Linh", "Long", "Mai", "Nam", "Nga", "Phúc", "Phương",
-                                      "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Trường", "Tuấn",
-                                      "Vân", "Yến"};
+    static const char *const fam[] = {"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng",
+                                      "Huỳnh",  "Phan", "Vũ", "Võ",   "Đặng",
+                                      "Bùi",    "Đỗ",   "Hồ", "Ngô",  "Dương"};
+    static const char *const mid[] = {"Văn",   "Thị",  "Hữu",   "Đức",  "Minh",
+                                      "Thanh", "Ngọc", "Quang", "Xuân", "Thu"};
+    static const char *const giv[] = {
+        "An",     "Bình",  "Cường", "Dũng", "Giang", "Hà",    "Hải",    "Hạnh", "Hiếu", "Hoa",
+        "Hùng",   "Hương", "Khánh", "Lan",  "Linh",  "Long",  "Mai",    "Nam",  "Nga",  "Phúc",
+        "Phương", "Quân",  "Sơn",   "Tâm",  "Thảo",  "Trang", "Trường", "Tuấn", "Vân",  "Yến"};
     static const char *const units[] = {"44001001", "44001002", "44001003", "44001004",
                                         "44001005", "44001006", "44001007", "44001008"};
     static const char *const groups[] = {"farmer", "worker", "official"};
@@ -103,8 +103,8 @@ bench_cells(const struct bench_row *row, struct replica_cell cells[6])
     cells[2] = (struct replica_cell){.col = "gender", .type = SCHEMA_TEXT, .s = row->gender};
     cells[3] = (struct replica_cell){.col = "unit", .type = SCHEMA_TEXT, .s = row->unit};
     cells[4] = (struct replica_cell){.col = "target_group", .type = SCHEMA_TEXT, .s = row->group};
-    cells[5] = (struct replica_cell){.col = "cid_hash", .type = SCHEMA_BLOB, .b = row->cid,
-                                     .b_len = HASH_SIZE};
+    cells[5] = (struct replica_cell){
+        .col = "cid_hash", .type = SCHEMA_BLOB, .b = row->cid, .b_len = HASH_SIZE};
 }
 
 /* The baseline: the same rows into a table of the same shape (same columns, same text primary
@@ -181,8 +181,7 @@ bench_cmp_double(const void *a, const void *b)
 }
 
 static void
-bench_single(struct replica *r, const struct bench_row *rows, unsigned n, double *p50,
-             double *p99)
+bench_single(struct replica *r, const struct bench_row *rows, unsigned n, double *p50, double *p99)
 {
     double *lat = malloc(n * sizeof *lat);
     for (unsigned i = 0; i < n; i++) {

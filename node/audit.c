@@ -29,9 +29,8 @@ struct audit_ctx {
     struct audit_summary *sum;
 };
 
-static void
-audit_report(struct audit_ctx *a, const uint8_t *key, uint64_t index, const char *kind,
-             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void audit_report(struct audit_ctx *a, const uint8_t *key, uint64_t index, const char *kind,
+                         const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
 static void
 audit_report(struct audit_ctx *a, const uint8_t *key, uint64_t index, const char *kind,
@@ -51,8 +50,7 @@ audit_report(struct audit_ctx *a, const uint8_t *key, uint64_t index, const char
 
 /* The stored checkpoint: signature by the log's own key, origin, and size within the log. */
 static err_code
-audit_checkpoint(struct audit_ctx *a, const struct log_head *h, struct checkpoint *cp,
-                 int *have)
+audit_checkpoint(struct audit_ctx *a, const struct log_head *h, struct checkpoint *cp, int *have)
 {
     uint8_t note[NOTE_SIZE_MAX];
     size_t len = 0;
@@ -155,8 +153,8 @@ audit_log(void *ctx, const struct log_head *h)
         Cdht__Commit *c = NULL;
         if (leaf_decoder_decode(a->dec, data, len, &c) != ERR_OK) {
             audit_report(a, h->key, index, "leaf-decode", "leaf is not a valid commit");
-        } else if (a->scratch != NULL && (rc = merge_commit(a->scratch, replay.id, index, c)) !=
-                                              ERR_OK) {
+        } else if (a->scratch != NULL &&
+                   (rc = merge_commit(a->scratch, replay.id, index, c)) != ERR_OK) {
             sqlite3_finalize(s);
             return rc;
         }

@@ -21,7 +21,8 @@ static_assert(HASH_SIZE <= crypto_generichash_KEYBYTES_MAX, "the citizen-id key 
 /* Every refusal goes through here so that callers may pass reason == NULL when they only want
  * the code, and so that the reason is always one of the static strings below. */
 static err_code
-domain_fail(const char **reason, const char *why) {
+domain_fail(const char **reason, const char *why)
+{
     ASSERT(why != NULL);
     if (reason != NULL) {
         *reason = why;
@@ -30,7 +31,8 @@ domain_fail(const char **reason, const char *why) {
 }
 
 static void
-domain_ok(const char **reason) {
+domain_ok(const char **reason)
+{
     if (reason != NULL) {
         *reason = NULL;
     }
@@ -42,7 +44,8 @@ domain_ok(const char **reason) {
  * spreadsheet between two words of a name is a separator, not an attack: it folds to a space
  * instead of failing the whole name. */
 static bool
-domain_is_space(utf8proc_int32_t cp) {
+domain_is_space(utf8proc_int32_t cp)
+{
     if ((cp >= 0x09 && cp <= 0x0d) || cp == 0x20 || cp == 0x85 || cp == 0xa0 || cp == 0x1680) {
         return true;
     }
@@ -53,7 +56,8 @@ domain_is_space(utf8proc_int32_t cp) {
 }
 
 err_code
-domain_name_normalize(const char *in, size_t max_bytes, char **out, const char **reason) {
+domain_name_normalize(const char *in, size_t max_bytes, char **out, const char **reason)
+{
     err_code rc = ERR_OK;
     utf8proc_uint8_t *nfc = NULL;
     char *folded = NULL;
@@ -148,7 +152,8 @@ out:
 }
 
 err_code
-domain_gender_parse(const char *s, enum domain_gender *out, const char **reason) {
+domain_gender_parse(const char *s, enum domain_gender *out, const char **reason)
+{
     ASSERT(s != NULL);
     ASSERT(out != NULL);
     domain_ok(reason);
@@ -164,12 +169,11 @@ domain_gender_parse(const char *s, enum domain_gender *out, const char **reason)
 }
 
 const char *
-domain_gender_str(enum domain_gender g) {
+domain_gender_str(enum domain_gender g)
+{
     switch (g) {
-    case DOMAIN_GENDER_MALE:
-        return "male";
-    case DOMAIN_GENDER_FEMALE:
-        return "female";
+    case DOMAIN_GENDER_MALE: return "male";
+    case DOMAIN_GENDER_FEMALE: return "female";
     }
     /* The enum has two values and every parser produces one of them: anything else is a
      * memory error in our own code. */
@@ -179,7 +183,8 @@ domain_gender_str(enum domain_gender g) {
 /* Looks s up in a list of exact, case-sensitive words. The stored values are
  * replicated and compared byte for byte, so "Farmer" is refused rather than silently folded. */
 static bool
-domain_word_in(const char *s, const char *const *words, size_t words_count) {
+domain_word_in(const char *s, const char *const *words, size_t words_count)
+{
     ASSERT(s != NULL);
     ASSERT(words != NULL);
     for (size_t i = 0; i < words_count; i++) {
@@ -191,7 +196,8 @@ domain_word_in(const char *s, const char *const *words, size_t words_count) {
 }
 
 err_code
-domain_group_check(const char *s, const char **reason) {
+domain_group_check(const char *s, const char **reason)
+{
     static const char *const groups[] = {"farmer", "worker", "official"};
     domain_ok(reason);
     if (!domain_word_in(s, groups, sizeof groups / sizeof groups[0])) {
@@ -201,7 +207,8 @@ domain_group_check(const char *s, const char **reason) {
 }
 
 err_code
-domain_unit_kind_check(const char *s, const char **reason) {
+domain_unit_kind_check(const char *s, const char **reason)
+{
     static const char *const kinds[] = {"province", "district", "commune",
                                         "village",  "school",   "agency"};
     domain_ok(reason);
@@ -213,7 +220,8 @@ domain_unit_kind_check(const char *s, const char **reason) {
 }
 
 err_code
-domain_unit_code_check(const char *s, const char **reason) {
+domain_unit_code_check(const char *s, const char **reason)
+{
     ASSERT(s != NULL);
     domain_ok(reason);
     /* strnlen bounds the scan: a hostile string without its terminator nearby is not read
@@ -239,7 +247,8 @@ domain_unit_code_check(const char *s, const char **reason) {
 }
 
 err_code
-domain_birth_year_check(long year, int current_year, const char **reason) {
+domain_birth_year_check(long year, int current_year, const char **reason)
+{
     domain_ok(reason);
     if (year < DOMAIN_BIRTH_YEAR_MIN) {
         return domain_fail(reason, "birth year is before 1900");
@@ -252,7 +261,8 @@ domain_birth_year_check(long year, int current_year, const char **reason) {
 
 err_code
 domain_citizen_id_check(const char *digits, long birth_year, enum domain_gender gender,
-                        const char **reason) {
+                        const char **reason)
+{
     ASSERT(digits != NULL);
     ASSERT(gender == DOMAIN_GENDER_MALE || gender == DOMAIN_GENDER_FEMALE);
     domain_ok(reason);
@@ -290,7 +300,8 @@ domain_citizen_id_check(const char *digits, long birth_year, enum domain_gender 
 }
 
 void
-domain_citizen_id_hash(const uint8_t key[HASH_SIZE], const char *digits, uint8_t out[HASH_SIZE]) {
+domain_citizen_id_hash(const uint8_t key[HASH_SIZE], const char *digits, uint8_t out[HASH_SIZE])
+{
     ASSERT(key != NULL);
     ASSERT(out != NULL);
     /* Callers hash only a checked id: hashing anything else would de-duplicate nothing. */

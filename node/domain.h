@@ -23,12 +23,12 @@ enum domain_gender { DOMAIN_GENDER_MALE = 0, DOMAIN_GENDER_FEMALE = 1 };
  * to one space. On ERR_OK *out is malloc'd and owned by the caller. ERR_INVAL (reason set)
  * when empty after trimming, not valid UTF-8, containing control characters, or longer than
  * max_bytes after normalisation. */
-err_code domain_name_normalize(const char *in, size_t max_bytes, char **out, const char **reason)
-    WARN_UNUSED;
+err_code domain_name_normalize(const char *in, size_t max_bytes, char **out,
+                               const char **reason) WARN_UNUSED;
 
 /* "male"/"female" -> enum. ERR_INVAL otherwise. */
-err_code domain_gender_parse(const char *s, enum domain_gender *out, const char **reason)
-    WARN_UNUSED;
+err_code domain_gender_parse(const char *s, enum domain_gender *out,
+                             const char **reason) WARN_UNUSED;
 const char *domain_gender_str(enum domain_gender g);
 
 /* Target groups of 244/QĐ-KHVN: "farmer", "worker", "official". */

@@ -36,9 +36,8 @@ exchange_key_b64(const uint8_t key[KEY_PUBLIC_SIZE], char out[EXCHANGE_KEY_B64_S
                       sodium_base64_VARIANT_ORIGINAL);
 }
 
-static err_code
-exchange_fail(struct exchange_report *rep, err_code rc, const uint8_t *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static err_code exchange_fail(struct exchange_report *rep, err_code rc, const uint8_t *key,
+                              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 /* Records the first error's message, naming the log when one is known. */
 static err_code
@@ -153,9 +152,8 @@ exchange_export_log(void *ctx, const struct log_head *h)
         return rc;
     }
     sqlite3_stmt *s = NULL;
-    int src = sqlite3_prepare_v2(x->r->st->db,
-                                 "SELECT data FROM leaf WHERE id>=?1 AND id<?2 ORDER BY id", -1,
-                                 &s, NULL);
+    int src = sqlite3_prepare_v2(
+        x->r->st->db, "SELECT data FROM leaf WHERE id>=?1 AND id<?2 ORDER BY id", -1, &s, NULL);
     if (src != SQLITE_OK) {
         return store_err(x->r->st, src, "export");
     }
@@ -163,8 +161,7 @@ exchange_export_log(void *ctx, const struct log_head *h)
     sqlite3_bind_int64(s, 2, log_leaf_rowid(h->id, cp_size));
     uint64_t n = 0;
     while (rc == ERR_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
-        rc = bundle_write_leaf(x->w, sqlite3_column_blob(s, 0),
-                               (size_t)sqlite3_column_bytes(s, 0));
+        rc = bundle_write_leaf(x->w, sqlite3_column_blob(s, 0), (size_t)sqlite3_column_bytes(s, 0));
         n++;
     }
     if (rc == ERR_OK && src != SQLITE_DONE) {
@@ -196,8 +193,7 @@ exchange_export(struct replica *r, const char *path, const struct heads_entry *s
     if (f == NULL) {
         return exchange_fail(rep, err_from_errno(errno), NULL, "cannot create %s", tmp);
     }
-    struct exchange_export_ctx x = {.r = r, .since = since, .since_count = since_count,
-                                    .rep = rep};
+    struct exchange_export_ctx x = {.r = r, .since = since, .since_count = since_count, .rep = rep};
     if ((rc = bundle_writer_new(&x.w, f)) != ERR_OK) {
         goto out;
     }
@@ -302,8 +298,7 @@ exchange_verify_checkpoint(struct replica *r, struct exchange_section *sec,
             return exchange_fail(rep, ERR_CORRUPT, sec->hdr.key,
                                  "leaves %llu..%llu do not match the signed checkpoint root: "
                                  "the bundle was altered, or the log forked",
-                                 (unsigned long long)sec->hdr.first,
-                                 (unsigned long long)(end - 1));
+                                 (unsigned long long)sec->hdr.first, (unsigned long long)(end - 1));
         }
     } else {
         if ((rc = log_root_at(r->st, &sec->held, end, root)) != ERR_OK) {
@@ -421,8 +416,8 @@ exchange_apply_leaf(struct exchange_apply *a, const struct bundle_record *rec,
     merkle_leaf_hash(rec->data, rec->len, hash);
     int skew = hlc_observe(&a->hlc, c->hlc, a->now_ms);
     uint64_t index = a->head.size;
-    if ((rc = log_append(a->r->st, &a->head, rec->data, rec->len, hash, c->hlc, a->now_ms,
-                         skew)) == ERR_OK) {
+    if ((rc = log_append(a->r->st, &a->head, rec->data, rec->len, hash, c->hlc, a->now_ms, skew)) ==
+        ERR_OK) {
         rc = merge_commit(a->r->st, a->head.id, index, c);
     }
     if (rc != ERR_OK) {
@@ -430,8 +425,10 @@ exchange_apply_leaf(struct exchange_apply *a, const struct bundle_record *rec,
     }
     if (skew) {
         rep->skewed++;
-        diag_debug("IMPORT-SKEW", "leaf %llu of a log is dated more than %lld min ahead of this "
-                   "clock; flagged", (unsigned long long)index, HLC_AHEAD_FLAG_MS / 60000);
+        diag_debug("IMPORT-SKEW",
+                   "leaf %llu of a log is dated more than %lld min ahead of this "
+                   "clock; flagged",
+                   (unsigned long long)index, HLC_AHEAD_FLAG_MS / 60000);
     }
     rep->leaves++;
     if (++a->in_batch >= STORE_APPLY_BATCH_MAX) {
@@ -561,7 +558,8 @@ exchange_import(struct replica *r, const char *path, struct exchange_report *rep
         rep->logs = logs;
         rep->duplicates = dups;
         if (rep->skewed > 0) {
-            diag_warn("IMPORT-SKEW", "%llu imported leaves are dated more than %lld min ahead of "
+            diag_warn("IMPORT-SKEW",
+                      "%llu imported leaves are dated more than %lld min ahead of "
                       "this clock; flagged (stored with each leaf)",
                       (unsigned long long)rep->skewed, HLC_AHEAD_FLAG_MS / 60000);
         }

@@ -19,10 +19,10 @@ struct replica;
 #define EXCHANGE_MSG_SIZE 256u
 
 struct exchange_report {
-    uint64_t logs;        /* log sections read or written */
-    uint64_t leaves;      /* leaves written, or new leaves applied */
-    uint64_t duplicates;  /* leaves already held (import) */
-    uint64_t skewed;      /* leaves whose clock is far ahead of ours (import) */
+    uint64_t logs;               /* log sections read or written */
+    uint64_t leaves;             /* leaves written, or new leaves applied */
+    uint64_t duplicates;         /* leaves already held (import) */
+    uint64_t skewed;             /* leaves whose clock is far ahead of ours (import) */
     char msg[EXCHANGE_MSG_SIZE]; /* on error: what was wrong, naming log and index */
 };
 
@@ -36,11 +36,11 @@ err_code exchange_export(struct replica *r, const char *path, const struct heads
                          size_t since_count, struct exchange_report *rep) WARN_UNUSED;
 
 /* Verifies, then applies, the bundle at path. */
-err_code exchange_import(struct replica *r, const char *path, struct exchange_report *rep)
-    WARN_UNUSED;
+err_code exchange_import(struct replica *r, const char *path,
+                         struct exchange_report *rep) WARN_UNUSED;
 
 /* Verifies the bundle against this replica without applying anything (pass one of import). */
-err_code exchange_verify(struct replica *r, const char *path, struct exchange_report *rep)
-    WARN_UNUSED;
+err_code exchange_verify(struct replica *r, const char *path,
+                         struct exchange_report *rep) WARN_UNUSED;
 
 #endif

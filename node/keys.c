@@ -66,7 +66,8 @@ static_assert(KEYS_MEMLIMIT_MAX <= SIZE_MAX, "an accepted memlimit fits size_t")
  * libsodium's randomness or dispatch calls it. It fails only when the operating system cannot
  * provide randomness, which is an I/O failure from our side. */
 static err_code
-keys_sodium_ready(void) {
+keys_sodium_ready(void)
+{
     if (sodium_init() < 0) {
         return ERR_IO;
     }
@@ -74,14 +75,16 @@ keys_sodium_ready(void) {
 }
 
 static void
-keys_put_u64_be(uint8_t *p, uint64_t v) {
+keys_put_u64_be(uint8_t *p, uint64_t v)
+{
     for (unsigned i = 0; i < 8u; i++) {
         p[i] = (uint8_t)(v >> (56u - 8u * i));
     }
 }
 
 static uint64_t
-keys_get_u64_be(const uint8_t *p) {
+keys_get_u64_be(const uint8_t *p)
+{
     uint64_t v = 0;
     for (unsigned i = 0; i < 8u; i++) {
         v = (v << 8) | p[i];
@@ -93,7 +96,8 @@ keys_get_u64_be(const uint8_t *p) {
  * arguments, which the callers have checked, or when it cannot allocate memlimit bytes. */
 static err_code
 keys_derive(uint8_t key[crypto_secretbox_KEYBYTES], const char *pass, size_t pass_len,
-            const uint8_t salt[crypto_pwhash_SALTBYTES], uint64_t opslimit, uint64_t memlimit) {
+            const uint8_t salt[crypto_pwhash_SALTBYTES], uint64_t opslimit, uint64_t memlimit)
+{
     ASSERT(opslimit >= KEYS_OPSLIMIT_MIN && opslimit <= KEYS_OPSLIMIT_MAX);
     ASSERT(memlimit >= KEYS_MEMLIMIT_MIN && memlimit <= KEYS_MEMLIMIT_MAX);
     if (crypto_pwhash(key, crypto_secretbox_KEYBYTES, pass, pass_len, salt,
@@ -109,7 +113,8 @@ keys_derive(uint8_t key[crypto_secretbox_KEYBYTES], const char *pass, size_t pas
  * the kdf. Both keys_decode and keys_is_sealed go through here, so they agree on what a key
  * file is. */
 static err_code
-keys_header_check(const uint8_t *buf, size_t len, unsigned *kdf) {
+keys_header_check(const uint8_t *buf, size_t len, unsigned *kdf)
+{
     ASSERT(buf != NULL || len == 0);
     ASSERT(kdf != NULL);
     if (len < KEYS_OFF_KDF + 1u) {
@@ -129,7 +134,8 @@ keys_header_check(const uint8_t *buf, size_t len, unsigned *kdf) {
 }
 
 err_code
-keys_decode(const uint8_t *buf, size_t len, const char *pass, size_t pass_len, struct keys *out) {
+keys_decode(const uint8_t *buf, size_t len, const char *pass, size_t pass_len, struct keys *out)
+{
     err_code rc = ERR_OK;
     uint8_t seed[KEY_SEED_SIZE];
     uint8_t key[crypto_secretbox_KEYBYTES];
@@ -199,7 +205,8 @@ out:
 
 err_code
 keys_encode(const struct keys *k, const char *pass, size_t pass_len,
-            uint8_t buf[KEYS_FILE_SIZE_MAX], size_t *len) {
+            uint8_t buf[KEYS_FILE_SIZE_MAX], size_t *len)
+{
     err_code rc = ERR_OK;
     uint8_t key[crypto_secretbox_KEYBYTES];
     ASSERT(k != NULL);
@@ -260,7 +267,8 @@ out:
 
 /* Writes all of buf, retrying short writes and interrupted calls a bounded number of times. */
 static err_code
-keys_write_all(int fd, const uint8_t *buf, size_t len) {
+keys_write_all(int fd, const uint8_t *buf, size_t len)
+{
     size_t done = 0;
     unsigned interrupts = 0;
     /* Each pass writes at least one byte or counts one interruption, so the loop ends after at
@@ -284,7 +292,8 @@ keys_write_all(int fd, const uint8_t *buf, size_t len) {
 /* Reads until end of file or until cap bytes, whichever comes first. Reading cap bytes when
  * the limit is cap - 1 is how callers tell "at the limit" from "over it". */
 static err_code
-keys_read_bounded(int fd, uint8_t *buf, size_t cap, size_t *len) {
+keys_read_bounded(int fd, uint8_t *buf, size_t cap, size_t *len)
+{
     size_t done = 0;
     unsigned interrupts = 0;
     *len = 0;
@@ -309,7 +318,8 @@ keys_read_bounded(int fd, uint8_t *buf, size_t cap, size_t *len) {
 /* Makes the new directory entry durable: fsync on the file alone does not persist its name,
  * and a device that lost its key file after a crash would start a new log under a new key. */
 static err_code
-keys_fsync_dir(const char *path) {
+keys_fsync_dir(const char *path)
+{
     err_code rc = ERR_OK;
     char *dir = NULL;
     int fd = -1;
@@ -344,7 +354,8 @@ out:
 }
 
 err_code
-keys_generate(const char *path, const char *pass, size_t pass_len, struct keys *out) {
+keys_generate(const char *path, const char *pass, size_t pass_len, struct keys *out)
+{
     err_code rc = ERR_OK;
     uint8_t seed[KEY_SEED_SIZE];
     uint8_t file[KEYS_FILE_SIZE_MAX];
@@ -419,7 +430,8 @@ out:
  * key file. The mode is checked with fstat on the open descriptor rather than stat on the
  * path, so the file checked is the file read. */
 static err_code
-keys_file_read(const char *path, uint8_t buf[KEYS_FILE_SIZE_MAX + 1], size_t *len) {
+keys_file_read(const char *path, uint8_t buf[KEYS_FILE_SIZE_MAX + 1], size_t *len)
+{
     err_code rc = ERR_OK;
     struct stat st;
     /* O_NONBLOCK so that a FIFO planted at the path cannot block the open; it has no effect
@@ -458,7 +470,8 @@ out:
 }
 
 err_code
-keys_load(const char *path, const char *pass, size_t pass_len, struct keys *out) {
+keys_load(const char *path, const char *pass, size_t pass_len, struct keys *out)
+{
     err_code rc = ERR_OK;
     uint8_t buf[KEYS_FILE_SIZE_MAX + 1];
     size_t len = 0;
@@ -475,7 +488,8 @@ out:
 }
 
 err_code
-keys_is_sealed(const char *path, int *sealed) {
+keys_is_sealed(const char *path, int *sealed)
+{
     err_code rc = ERR_OK;
     uint8_t buf[KEYS_FILE_SIZE_MAX + 1];
     size_t len = 0;
@@ -496,7 +510,8 @@ out:
 }
 
 err_code
-keys_read_passphrase(const char *path, char buf[PASSPHRASE_SIZE_MAX], size_t *len) {
+keys_read_passphrase(const char *path, char buf[PASSPHRASE_SIZE_MAX], size_t *len)
+{
     err_code rc = ERR_OK;
     /* Room for a passphrase at the limit, its CRLF, and one byte to tell "over the limit". */
     uint8_t tmp[PASSPHRASE_SIZE_MAX + 3];
@@ -549,7 +564,8 @@ out:
 }
 
 void
-keys_wipe(struct keys *k) {
+keys_wipe(struct keys *k)
+{
     if (k == NULL) {
         return;
     }

@@ -31,14 +31,14 @@ struct keys {
 
 /* Generates a new key and writes it to path (created with O_EXCL, mode 0600). pass may be NULL
  * (pass_len 0) for an unsealed key. ERR_IO naming nothing: the caller names the path. */
-err_code keys_generate(const char *path, const char *pass, size_t pass_len, struct keys *out)
-    WARN_UNUSED;
+err_code keys_generate(const char *path, const char *pass, size_t pass_len,
+                       struct keys *out) WARN_UNUSED;
 
 /* Loads the key at path. ERR_AUTH for a wrong or missing passphrase on a sealed key;
  * ERR_INVAL when the file is readable by group or others (mode & 077); ERR_CORRUPT when the
  * bytes are not a key file. */
-err_code keys_load(const char *path, const char *pass, size_t pass_len, struct keys *out)
-    WARN_UNUSED;
+err_code keys_load(const char *path, const char *pass, size_t pass_len,
+                   struct keys *out) WARN_UNUSED;
 
 /* Decodes key-file bytes (what keys_load does after the mode check). Exposed for fuzzing. */
 err_code keys_decode(const uint8_t *buf, size_t len, const char *pass, size_t pass_len,
@@ -53,8 +53,8 @@ err_code keys_is_sealed(const char *path, int *sealed) WARN_UNUSED;
 
 /* Reads a passphrase file: the whole file less one trailing newline (or CRLF). ERR_MSGSIZE
  * beyond PASSPHRASE_SIZE_MAX, ERR_INVAL when empty. */
-err_code keys_read_passphrase(const char *path, char buf[PASSPHRASE_SIZE_MAX], size_t *len)
-    WARN_UNUSED;
+err_code keys_read_passphrase(const char *path, char buf[PASSPHRASE_SIZE_MAX],
+                              size_t *len) WARN_UNUSED;
 
 void keys_wipe(struct keys *k);
 

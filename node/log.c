@@ -44,7 +44,7 @@ log_get(struct store *st, const uint8_t key[KEY_PUBLIC_SIZE], struct log_head *o
     }
     sqlite3_bind_blob(s, 1, key, KEY_PUBLIC_SIZE, SQLITE_STATIC);
     int rc = sqlite3_step(s);
-    err_code e = rc == SQLITE_ROW ? log_row(st, s, out)
+    err_code e = rc == SQLITE_ROW    ? log_row(st, s, out)
                  : rc == SQLITE_DONE ? ERR_NOTFOUND
                                      : store_err(st, rc, "log get");
     sqlite3_reset(s);
@@ -61,7 +61,7 @@ log_get_by_id(struct store *st, int64_t id, struct log_head *out)
     }
     sqlite3_bind_int64(s, 1, id);
     int rc = sqlite3_step(s);
-    err_code e = rc == SQLITE_ROW ? log_row(st, s, out)
+    err_code e = rc == SQLITE_ROW    ? log_row(st, s, out)
                  : rc == SQLITE_DONE ? ERR_NOTFOUND
                                      : store_err(st, rc, "log get");
     sqlite3_reset(s);

@@ -37,18 +37,18 @@ log_leaf_rowid(int64_t log_id, uint64_t index)
     return (int64_t)(((uint64_t)log_id << LOG_INDEX_BITS) | index);
 }
 
-err_code log_get(struct store *st, const uint8_t key[KEY_PUBLIC_SIZE], struct log_head *out)
-    WARN_UNUSED; /* ERR_NOTFOUND when not held */
+err_code log_get(struct store *st, const uint8_t key[KEY_PUBLIC_SIZE],
+                 struct log_head *out) WARN_UNUSED; /* ERR_NOTFOUND when not held */
 err_code log_get_by_id(struct store *st, int64_t id, struct log_head *out) WARN_UNUSED;
-err_code log_create(struct store *st, const uint8_t key[KEY_PUBLIC_SIZE], struct log_head *out)
-    WARN_UNUSED;
+err_code log_create(struct store *st, const uint8_t key[KEY_PUBLIC_SIZE],
+                    struct log_head *out) WARN_UNUSED;
 /* The author key of a log id, for tie-breaks; served from a small cache. */
 err_code log_key_of(struct store *st, int64_t id, uint8_t key[KEY_PUBLIC_SIZE]) WARN_UNUSED;
 
 /* Appends one leaf at index h->size and advances h in memory; log_save() persists the head. */
 err_code log_append(struct store *st, struct log_head *h, const uint8_t *leaf, size_t len,
-                    const uint8_t hash[HASH_SIZE], uint64_t hlc, int64_t received_ms, int skew)
-    WARN_UNUSED;
+                    const uint8_t hash[HASH_SIZE], uint64_t hlc, int64_t received_ms,
+                    int skew) WARN_UNUSED;
 err_code log_save(struct store *st, const struct log_head *h) WARN_UNUSED;
 
 void log_root(const struct log_head *h, uint8_t out[HASH_SIZE]);
@@ -63,17 +63,15 @@ err_code log_checkpoint_get(struct store *st, int64_t id, uint8_t buf[NOTE_SIZE_
                             uint64_t *size) WARN_UNUSED;
 
 /* The leaf's bytes; on ERR_OK *data is malloc'd and owned by the caller. */
-err_code log_leaf_read(struct store *st, int64_t id, uint64_t index, uint8_t **data, size_t *len)
-    WARN_UNUSED;
-err_code log_leaf_hash(struct store *st, int64_t id, uint64_t index, uint8_t out[HASH_SIZE])
-    WARN_UNUSED;
+err_code log_leaf_read(struct store *st, int64_t id, uint64_t index, uint8_t **data,
+                       size_t *len) WARN_UNUSED;
+err_code log_leaf_hash(struct store *st, int64_t id, uint64_t index,
+                       uint8_t out[HASH_SIZE]) WARN_UNUSED;
 
 err_code log_prove_inclusion(struct store *st, const struct log_head *h, uint64_t index,
-                             uint64_t size, uint8_t proof[][HASH_SIZE], size_t *count)
-    WARN_UNUSED;
+                             uint64_t size, uint8_t proof[][HASH_SIZE], size_t *count) WARN_UNUSED;
 err_code log_prove_consistency(struct store *st, const struct log_head *h, uint64_t from,
-                               uint64_t to, uint8_t proof[][HASH_SIZE], size_t *count)
-    WARN_UNUSED;
+                               uint64_t to, uint8_t proof[][HASH_SIZE], size_t *count) WARN_UNUSED;
 
 /* Calls fn for every log held, in key order; stops at the first error fn returns. */
 typedef err_code (*log_visit_fn)(void *ctx, const struct log_head *h);

@@ -248,8 +248,8 @@ merge_gather(const struct schema_table *t, const Cdht__Change *ch, struct merge_
     for (size_t j = 0; j < ch->n_cells; j++) {
         int c = schema_col_find(t, ch->cells[j]->col);
         if (c < 0 || !merge_type_ok(t->cols[c].type, ch->cells[j])) {
-            diag_debug("MERGE-SKIP", "table %s: cell %zu skipped (unknown column or type)",
-                       t->name, j);
+            diag_debug("MERGE-SKIP", "table %s: cell %zu skipped (unknown column or type)", t->name,
+                       j);
             continue;
         }
         row->written |= 1u << (c + 1);
@@ -262,8 +262,8 @@ merge_commit(struct store *st, int64_t author_id, uint64_t leaf_index, const Cdh
 {
     ASSERT(author_id > 0 && author_id < LOG_ID_LIMIT);
     ASSERT(leaf_index <= UINT32_MAX);
-    struct merge_clk w = {.hlc = c->hlc, .author = (uint32_t)author_id,
-                          .index = (uint32_t)leaf_index};
+    struct merge_clk w = {
+        .hlc = c->hlc, .author = (uint32_t)author_id, .index = (uint32_t)leaf_index};
     err_code rc = ERR_OK;
     schema_init();
     store_merging_set(st, 1);
@@ -379,8 +379,8 @@ merge_state_hash(struct store *st, uint8_t out[HASH_SIZE])
 
 /* Finds, in the winner's leaf, the last write of (table, pk, col): its value and its base. */
 static err_code
-merge_winner_cell(struct store *st, const struct merge_clk *win, const char *table,
-                  const char *pk, const char *col, Cdht__Commit **leaf, const Cdht__Cell **cell)
+merge_winner_cell(struct store *st, const struct merge_clk *win, const char *table, const char *pk,
+                  const char *col, Cdht__Commit **leaf, const Cdht__Cell **cell)
 {
     uint8_t *data = NULL;
     size_t len = 0;
@@ -441,18 +441,23 @@ merge_conflicts_change(struct merge_conflict_scan *sc, const struct log_head *h,
         }
         Cdht__Commit *wleaf = NULL;
         const Cdht__Cell *wcell = NULL;
-        if ((rc = merge_winner_cell(sc->st, win, ch->table, ch->pk, cell->col, &wleaf,
-                                    &wcell)) != ERR_OK) {
+        if ((rc = merge_winner_cell(sc->st, win, ch->table, ch->pk, cell->col, &wleaf, &wcell)) !=
+            ERR_OK) {
             leaf_free(wleaf);
             return rc;
         }
         uint64_t base = wcell->has_base_hlc ? wcell->base_hlc : 0;
         if (base < c->hlc) {
             struct merge_conflict mc = {
-                .table = ch->table, .pk = ch->pk, .col = cell->col,
-                .win = wcell, .lose = cell,
-                .win_hlc = win->hlc, .lose_hlc = c->hlc,
-                .win_index = win->index, .lose_index = index,
+                .table = ch->table,
+                .pk = ch->pk,
+                .col = cell->col,
+                .win = wcell,
+                .lose = cell,
+                .win_hlc = win->hlc,
+                .lose_hlc = c->hlc,
+                .win_index = win->index,
+                .lose_index = index,
             };
             memcpy(mc.lose_author, h->key, KEY_PUBLIC_SIZE);
             rc = log_key_of(sc->st, win->author, mc.win_author);
@@ -473,9 +478,8 @@ merge_conflicts_log(void *ctx, const struct log_head *h)
 {
     struct merge_conflict_scan *sc = ctx;
     sqlite3_stmt *s = NULL;
-    int rc = sqlite3_prepare_v2(sc->st->db,
-                                "SELECT id, data FROM leaf WHERE id>=?1 AND id<?2 ORDER BY id", -1,
-                                &s, NULL);
+    int rc = sqlite3_prepare_v2(
+        sc->st->db, "SELECT id, data FROM leaf WHERE id>=?1 AND id<?2 ORDER BY id", -1, &s, NULL);
     if (rc != SQLITE_OK) {
         return store_err(sc->st, rc, "conflicts");
     }
@@ -485,8 +489,8 @@ merge_conflicts_log(void *ctx, const struct log_head *h)
     while (e == ERR_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
         uint64_t index = (uint64_t)sqlite3_column_int64(s, 0) & (LOG_INDEX_LIMIT - 1);
         Cdht__Commit *c = NULL;
-        if ((e = leaf_decode(sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1),
-                             &c)) != ERR_OK) {
+        if ((e = leaf_decode(sqlite3_column_blob(s, 1), (size_t)sqlite3_column_bytes(s, 1), &c)) !=
+            ERR_OK) {
             break;
         }
         for (size_t i = 0; e == ERR_OK && i < c->n_changes; i++) {

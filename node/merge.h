@@ -44,7 +44,7 @@ err_code merge_state_hash(struct store *st, uint8_t out[HASH_SIZE]) WARN_UNUSED;
  * the cell is older than the loser's clock) and they came from different devices. */
 struct merge_conflict {
     const char *table, *pk, *col;
-    const Cdht__Cell *win, *lose;   /* the two writes (value_case NOT_SET: NULL) */
+    const Cdht__Cell *win, *lose; /* the two writes (value_case NOT_SET: NULL) */
     uint8_t win_author[KEY_PUBLIC_SIZE], lose_author[KEY_PUBLIC_SIZE];
     uint64_t win_hlc, lose_hlc;
     uint64_t win_index, lose_index; /* leaf indexes in the authors' logs */

@@ -68,8 +68,8 @@ err_code replica_open(struct replica **out, const char *home, unsigned flags, co
 void replica_close(struct replica *r);
 
 /* Meta values set at init: "unit", "name", "network". NUL-terminated into buf. */
-err_code replica_meta(struct replica *r, const char *key, char buf[REPLICA_META_SIZE_MAX])
-    WARN_UNUSED;
+err_code replica_meta(struct replica *r, const char *key,
+                      char buf[REPLICA_META_SIZE_MAX]) WARN_UNUSED;
 
 /* A value for one cell of a local write. */
 struct replica_cell {
@@ -93,8 +93,7 @@ err_code replica_txn_put(struct replica_txn *t, const char *table, const char *p
 /* Commits: one leaf, one checkpoint, merged, in one SQLite transaction; frees t.
  * ERR_CLOCK when the wall clock is unusable (nothing written). *index receives the leaf's
  * index when index is not NULL. */
-err_code replica_txn_commit(struct replica *r, struct replica_txn *t, uint64_t *index)
-    WARN_UNUSED;
+err_code replica_txn_commit(struct replica *r, struct replica_txn *t, uint64_t *index) WARN_UNUSED;
 void replica_txn_free(struct replica_txn *t);
 
 /*

@@ -18,12 +18,11 @@ static const struct schema_col schema_unit_cols[] = {
 };
 
 static const struct schema_col schema_person_cols[] = {
-    {"name", SCHEMA_TEXT},         /* personal data: full name, NFC */
-    {"birth_year", SCHEMA_INT},    /* personal data */
-    {"gender", SCHEMA_TEXT},       /* personal data */
-    {"unit", SCHEMA_TEXT},
-    {"target_group", SCHEMA_TEXT},
-    {"cid_hash", SCHEMA_BLOB},     /* personal data: keyed hash of the citizen id */
+    {"name", SCHEMA_TEXT},      /* personal data: full name, NFC */
+    {"birth_year", SCHEMA_INT}, /* personal data */
+    {"gender", SCHEMA_TEXT},    /* personal data */
+    {"unit", SCHEMA_TEXT},      {"target_group", SCHEMA_TEXT},
+    {"cid_hash", SCHEMA_BLOB}, /* personal data: keyed hash of the citizen id */
 };
 
 struct schema_table schema_tables[] = {
@@ -68,8 +67,8 @@ schema_init(void)
             schema_cat(sets, sizeof sets, q);
         }
         unsigned live = tb->ncols + 2, clk = tb->ncols + 3;
-        snprintf(tb->sql_select, sizeof tb->sql_select,
-                 "SELECT %s_live, _clk FROM %s WHERE %s=?1", cols, tb->name, tb->pk);
+        snprintf(tb->sql_select, sizeof tb->sql_select, "SELECT %s_live, _clk FROM %s WHERE %s=?1",
+                 cols, tb->name, tb->pk);
         snprintf(tb->sql_insert, sizeof tb->sql_insert,
                  "INSERT OR IGNORE INTO %s(%s, %s_live, _clk) VALUES(?1, %s?%u, ?%u)", tb->name,
                  tb->pk, cols, qs, live, clk);
@@ -80,9 +79,8 @@ schema_init(void)
         char scan_cols[256];
         snprintf(scan_cols, sizeof scan_cols, "%s", cols);
         scan_cols[strlen(scan_cols) - 2] = '\0';
-        snprintf(tb->sql_scan, sizeof tb->sql_scan,
-                 "SELECT %s, %s FROM %s WHERE _live ORDER BY %s", tb->pk, scan_cols, tb->name,
-                 tb->pk);
+        snprintf(tb->sql_scan, sizeof tb->sql_scan, "SELECT %s, %s FROM %s WHERE _live ORDER BY %s",
+                 tb->pk, scan_cols, tb->name, tb->pk);
     }
     schema_ready = 1;
 }

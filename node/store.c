@@ -21,11 +21,11 @@ static const char STORE_SCHEMA_V1[] =
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB NOT NULL) WITHOUT ROWID;"
     "CREATE TABLE log("
     "  id INTEGER PRIMARY KEY,"
-    "  key BLOB NOT NULL UNIQUE,"        /* Ed25519 public key of the device */
-    "  size INTEGER NOT NULL,"           /* leaves held, contiguous from 0 */
-    "  frontier BLOB NOT NULL,"          /* compact range of the size leaves */
+    "  key BLOB NOT NULL UNIQUE,"           /* Ed25519 public key of the device */
+    "  size INTEGER NOT NULL,"              /* leaves held, contiguous from 0 */
+    "  frontier BLOB NOT NULL,"             /* compact range of the size leaves */
     "  cp_size INTEGER NOT NULL DEFAULT 0," /* tree size of the stored checkpoint */
-    "  checkpoint BLOB);"                /* latest signed checkpoint note held */
+    "  checkpoint BLOB);"                   /* latest signed checkpoint note held */
     "CREATE TABLE leaf("
     "  id INTEGER PRIMARY KEY,"          /* log id << 40 | index */
     "  hash BLOB NOT NULL,"              /* RFC 6962 leaf hash */

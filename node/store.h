@@ -67,10 +67,9 @@ err_code store_exec(struct store *st, const char *sql) WARN_UNUSED;
  * cdht_merging(); schema.c). */
 void store_merging_set(struct store *st, int on);
 
-err_code store_meta_get(struct store *st, const char *key, void *buf, size_t cap, size_t *len)
-    WARN_UNUSED;
-err_code store_meta_put(struct store *st, const char *key, const void *val, size_t len)
-    WARN_UNUSED;
+err_code store_meta_get(struct store *st, const char *key, void *buf, size_t cap,
+                        size_t *len) WARN_UNUSED;
+err_code store_meta_put(struct store *st, const char *key, const void *val, size_t len) WARN_UNUSED;
 
 /* Converts an SQLite result code once, logging the message with a message id. */
 err_code store_err(struct store *st, int rc, const char *what);

@@ -31,32 +31,37 @@ static_assert(BUNDLE_RECORD_SIZE_MAX <= UINT32_MAX, "a record length is a u32");
 static_assert(BUNDLE_RECORD_SIZE_MAX >= BUNDLE_LOG_PAYLOAD_SIZE, "a record holds a LOG");
 
 static void
-put_u16(uint8_t *p, uint16_t v) {
+put_u16(uint8_t *p, uint16_t v)
+{
     p[0] = (uint8_t)(v >> 8);
     p[1] = (uint8_t)v;
 }
 
 static void
-put_u32(uint8_t *p, uint32_t v) {
+put_u32(uint8_t *p, uint32_t v)
+{
     for (unsigned i = 0; i < 4; i++) {
         p[i] = (uint8_t)(v >> (24 - 8 * i));
     }
 }
 
 static void
-put_u64(uint8_t *p, uint64_t v) {
+put_u64(uint8_t *p, uint64_t v)
+{
     for (unsigned i = 0; i < 8; i++) {
         p[i] = (uint8_t)(v >> (56 - 8 * i));
     }
 }
 
 static uint16_t
-get_u16(const uint8_t *p) {
+get_u16(const uint8_t *p)
+{
     return (uint16_t)((unsigned)p[0] << 8 | p[1]);
 }
 
 static uint32_t
-get_u32(const uint8_t *p) {
+get_u32(const uint8_t *p)
+{
     uint32_t v = 0;
     for (unsigned i = 0; i < 4; i++) {
         v = v << 8 | p[i];
@@ -65,7 +70,8 @@ get_u32(const uint8_t *p) {
 }
 
 static uint64_t
-get_u64(const uint8_t *p) {
+get_u64(const uint8_t *p)
+{
     uint64_t v = 0;
     for (unsigned i = 0; i < 8; i++) {
         v = v << 8 | p[i];
@@ -104,7 +110,8 @@ struct bundle_writer {
 
 /* Writes len bytes to the file and into the trailer hash. */
 static err_code
-writer_emit(struct bundle_writer *w, const uint8_t *p, size_t len) {
+writer_emit(struct bundle_writer *w, const uint8_t *p, size_t len)
+{
     if (len == 0) {
         return ERR_OK;
     }
@@ -120,7 +127,8 @@ writer_emit(struct bundle_writer *w, const uint8_t *p, size_t len) {
  * all of src (it may keep some to compress later); ZSTD_e_end returns once the frame is closed
  * and flushed. */
 static err_code
-writer_compress(struct bundle_writer *w, const uint8_t *src, size_t len, ZSTD_EndDirective mode) {
+writer_compress(struct bundle_writer *w, const uint8_t *src, size_t len, ZSTD_EndDirective mode)
+{
     ZSTD_inBuffer in = {src, len, 0};
     /* A call that is not the last fills out_buf (zstd.h, ZSTD_compressStream2), so the calls
      * needed are bounded by what this input can produce: its compressed size plus the block zstd
@@ -152,7 +160,8 @@ writer_compress(struct bundle_writer *w, const uint8_t *src, size_t len, ZSTD_En
 /* Compresses one record: its 5-byte header, then the payload, without copying the payload. */
 static err_code
 writer_record(struct bundle_writer *w, enum bundle_rec_type type, const uint8_t *payload,
-              size_t len) {
+              size_t len)
+{
     uint8_t hdr[BUNDLE_RECORD_HEADER_SIZE];
     ASSERT(len <= BUNDLE_RECORD_SIZE_MAX);
     ASSERT(len == 0 || payload != NULL);
@@ -177,7 +186,8 @@ writer_record(struct bundle_writer *w, enum bundle_rec_type type, const uint8_t 
 /* The header goes out at once, so that a file that cannot be written fails here. On ERR_OK
  * *out is owned by the caller (bundle_writer_free); f stays the caller's either way. */
 err_code
-bundle_writer_new(struct bundle_writer **out, FILE *f) {
+bundle_writer_new(struct bundle_writer **out, FILE *f)
+{
     err_code rc = ERR_OK;
     struct bundle_writer *w = NULL;
     uint8_t hdr[BUNDLE_HEADER_SIZE] = {0};
@@ -223,7 +233,8 @@ out:
 }
 
 err_code
-bundle_write_log(struct bundle_writer *w, const struct bundle_log_hdr *hdr) {
+bundle_write_log(struct bundle_writer *w, const struct bundle_log_hdr *hdr)
+{
     uint8_t payload[BUNDLE_LOG_PAYLOAD_SIZE];
     ASSERT(w != NULL);
     ASSERT(hdr != NULL);
@@ -252,7 +263,8 @@ bundle_write_log(struct bundle_writer *w, const struct bundle_log_hdr *hdr) {
 }
 
 err_code
-bundle_write_leaf(struct bundle_writer *w, const uint8_t *leaf, size_t len) {
+bundle_write_leaf(struct bundle_writer *w, const uint8_t *leaf, size_t len)
+{
     ASSERT(w != NULL);
     if (w->failed != ERR_OK) {
         return w->failed;
@@ -275,7 +287,8 @@ bundle_write_leaf(struct bundle_writer *w, const uint8_t *leaf, size_t len) {
 }
 
 err_code
-bundle_write_checkpoint(struct bundle_writer *w, const uint8_t *note, size_t len) {
+bundle_write_checkpoint(struct bundle_writer *w, const uint8_t *note, size_t len)
+{
     ASSERT(w != NULL);
     if (w->failed != ERR_OK) {
         return w->failed;
@@ -295,7 +308,8 @@ bundle_write_checkpoint(struct bundle_writer *w, const uint8_t *note, size_t len
 
 /* Writes END, closes the zstd frame, then the trailer, whose hash covers the two sizes too. */
 err_code
-bundle_writer_finish(struct bundle_writer *w) {
+bundle_writer_finish(struct bundle_writer *w)
+{
     uint8_t end[BUNDLE_END_PAYLOAD_SIZE];
     uint8_t trailer[BUNDLE_TRAILER_SIZE];
     ASSERT(w != NULL);
@@ -333,7 +347,8 @@ bundle_writer_finish(struct bundle_writer *w) {
 }
 
 void
-bundle_writer_free(struct bundle_writer *w) {
+bundle_writer_free(struct bundle_writer *w)
+{
     if (w == NULL) {
         return;
     }
@@ -369,7 +384,8 @@ struct bundle_reader {
 /* Reads exactly len bytes at the current position. A file shorter than it was when measured
  * is corrupt; a read the OS refused is ERR_IO. */
 static err_code
-reader_read(struct bundle_reader *r, uint8_t *dst, size_t len) {
+reader_read(struct bundle_reader *r, uint8_t *dst, size_t len)
+{
     if (fread(dst, 1, len, r->f) == len) {
         return ERR_OK;
     }
@@ -381,7 +397,8 @@ reader_read(struct bundle_reader *r, uint8_t *dst, size_t len) {
 }
 
 static err_code
-reader_seek(struct bundle_reader *r, uint64_t offset) {
+reader_seek(struct bundle_reader *r, uint64_t offset)
+{
     if (offset > INT64_MAX || fseeko(r->f, (off_t)offset, SEEK_SET) != 0) {
         diag_warn("BUNDLE-READ", "bundle seek to %llu failed", (unsigned long long)offset);
         return ERR_IO;
@@ -392,7 +409,8 @@ reader_seek(struct bundle_reader *r, uint64_t offset) {
 /* Streams bytes [0, size - 32) of the file through SHA-256 and compares with the trailer's
  * hash, using in_buf, so that memory does not grow with the file. */
 static err_code
-reader_check_hash(struct bundle_reader *r, uint64_t file_size, const uint8_t *want) {
+reader_check_hash(struct bundle_reader *r, uint64_t file_size, const uint8_t *want)
+{
     struct sha256 sha;
     uint8_t got[crypto_hash_sha256_BYTES];
     uint64_t left = file_size - crypto_hash_sha256_BYTES;
@@ -424,7 +442,8 @@ reader_check_hash(struct bundle_reader *r, uint64_t file_size, const uint8_t *wa
  * limit, then the hash. An unknown version stops before the trailer is read, since a later
  * version may place it elsewhere. */
 static err_code
-reader_check_file(struct bundle_reader *r, uint64_t inflated_max) {
+reader_check_file(struct bundle_reader *r, uint64_t inflated_max)
+{
     uint8_t hdr[BUNDLE_HEADER_SIZE];
     uint8_t trailer[BUNDLE_TRAILER_SIZE];
     err_code rc = reader_seek(r, 0);
@@ -484,7 +503,8 @@ reader_check_file(struct bundle_reader *r, uint64_t inflated_max) {
 
 /* On ERR_OK *out is owned by the caller (bundle_reader_free); f stays the caller's. */
 err_code
-bundle_reader_new(struct bundle_reader **out, FILE *f, uint64_t inflated_max) {
+bundle_reader_new(struct bundle_reader **out, FILE *f, uint64_t inflated_max)
+{
     err_code rc = ERR_OK;
     struct bundle_reader *r = NULL;
     size_t zrc = 0;
@@ -532,7 +552,8 @@ out:
 }
 
 err_code
-bundle_reader_rewind(struct bundle_reader *r) {
+bundle_reader_rewind(struct bundle_reader *r)
+{
     ASSERT(r != NULL);
     ASSERT(r->dctx != NULL);
     /* A new session forgets any half-decoded frame; the parameters set in new stay. */
@@ -558,17 +579,15 @@ bundle_reader_rewind(struct bundle_reader *r) {
 }
 
 static err_code
-reader_zstd_error(size_t ret) {
+reader_zstd_error(size_t ret)
+{
     switch (ZSTD_getErrorCode(ret)) {
-    case ZSTD_error_memory_allocation:
-        return ERR_NOMEM;
+    case ZSTD_error_memory_allocation: return ERR_NOMEM;
     case ZSTD_error_frameParameter_windowTooLarge:
         /* The frame needs a window above BUNDLE_ZSTD_WINDOW_LOG_MAX: a limit, not damage. */
         diag_debug("BUNDLE-MSGSZ", "zstd window above 2^%d bytes", BUNDLE_ZSTD_WINDOW_LOG_MAX);
         return ERR_MSGSIZE;
-    default:
-        diag_debug("BUNDLE-ZSTD", "zstd: %s", ZSTD_getErrorName(ret));
-        return ERR_CORRUPT_HERE;
+    default: diag_debug("BUNDLE-ZSTD", "zstd: %s", ZSTD_getErrorName(ret)); return ERR_CORRUPT_HERE;
     }
 }
 
@@ -577,7 +596,8 @@ reader_zstd_error(size_t ret) {
  * frame; a step that can do none of these means the frame is truncated. That is what bounds the
  * loops that call it. */
 static err_code
-reader_step(struct bundle_reader *r, ZSTD_outBuffer *out) {
+reader_step(struct bundle_reader *r, ZSTD_outBuffer *out)
+{
     ASSERT(!r->frame_done);
     ASSERT(out->pos < out->size);
     if (r->in.pos == r->in.size && r->compressed_left > 0) {
@@ -614,7 +634,8 @@ reader_step(struct bundle_reader *r, ZSTD_outBuffer *out) {
 
 /* Fills dst with the next len inflated bytes. */
 static err_code
-reader_inflate(struct bundle_reader *r, uint8_t *dst, size_t len) {
+reader_inflate(struct bundle_reader *r, uint8_t *dst, size_t len)
+{
     ZSTD_outBuffer out = {dst, len, 0};
     /* Each step consumes a body byte or produces one of these len bytes (reader_step). */
     uint64_t steps_max = (uint64_t)len + r->compressed_size + 1;
@@ -636,7 +657,8 @@ reader_inflate(struct bundle_reader *r, uint8_t *dst, size_t len) {
 /* After END: the frame must end (its checksum verified) with no byte after END, and the body
  * must hold nothing after the frame, so that no second frame can hide there. */
 static err_code
-reader_finish_frame(struct bundle_reader *r) {
+reader_finish_frame(struct bundle_reader *r)
+{
     uint8_t extra;
     uint64_t steps_max = r->compressed_size + 2;
     for (uint64_t i = 0; i < steps_max && !r->frame_done; i++) {
@@ -664,7 +686,8 @@ reader_finish_frame(struct bundle_reader *r) {
 /* Checks a record header against the grammar and the limits before its payload is buffered.
  * Exceeding a limit of limits.h is ERR_MSGSIZE; any other misfit is ERR_CORRUPT. */
 static err_code
-reader_check_record_header(const struct bundle_reader *r, uint8_t type, uint32_t len) {
+reader_check_record_header(const struct bundle_reader *r, uint8_t type, uint32_t len)
+{
     switch (type) {
     case BUNDLE_REC_LOG:
         if (r->state != BUNDLE_STATE_SECTION_OR_END || len != BUNDLE_LOG_PAYLOAD_SIZE) {
@@ -699,14 +722,14 @@ reader_check_record_header(const struct bundle_reader *r, uint8_t type, uint32_t
             return ERR_CORRUPT_HERE;
         }
         return ERR_OK;
-    default:
-        return ERR_CORRUPT_HERE; /* an unknown type: version 1 has no optional records */
+    default: return ERR_CORRUPT_HERE; /* an unknown type: version 1 has no optional records */
     }
 }
 
 /* Reads and checks one record; rec is filled on ERR_OK. */
 static err_code
-reader_record(struct bundle_reader *r, struct bundle_record *rec) {
+reader_record(struct bundle_reader *r, struct bundle_record *rec)
+{
     uint8_t hdr[BUNDLE_RECORD_HEADER_SIZE];
     err_code rc = reader_inflate(r, hdr, sizeof hdr);
     if (rc != ERR_OK) {
@@ -777,13 +800,13 @@ reader_record(struct bundle_reader *r, struct bundle_record *rec) {
         }
         r->state = BUNDLE_STATE_DONE;
         return ERR_OK;
-    default:
-        assert_fail("record type checked by reader_check_record_header", __FILE__, __LINE__);
+    default: assert_fail("record type checked by reader_check_record_header", __FILE__, __LINE__);
     }
 }
 
 err_code
-bundle_reader_next(struct bundle_reader *r, struct bundle_record *rec) {
+bundle_reader_next(struct bundle_reader *r, struct bundle_record *rec)
+{
     ASSERT(r != NULL);
     ASSERT(rec != NULL);
     memset(rec, 0, sizeof *rec);
@@ -805,7 +828,8 @@ bundle_reader_next(struct bundle_reader *r, struct bundle_record *rec) {
 }
 
 void
-bundle_reader_free(struct bundle_reader *r) {
+bundle_reader_free(struct bundle_reader *r)
+{
     if (r == NULL) {
         return;
     }

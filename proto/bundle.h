@@ -55,9 +55,9 @@ struct bundle_record {
     enum bundle_rec_type type;
     const uint8_t *data;
     size_t len;
-    struct bundle_log_hdr log;  /* for BUNDLE_REC_LOG, and the current section otherwise */
-    uint64_t leaf_index;        /* for BUNDLE_REC_LEAF: first + position in the section */
-    uint64_t logs, leaves;      /* for BUNDLE_REC_END: totals it declared (checked) */
+    struct bundle_log_hdr log; /* for BUNDLE_REC_LOG, and the current section otherwise */
+    uint64_t leaf_index;       /* for BUNDLE_REC_LEAF: first + position in the section */
+    uint64_t logs, leaves;     /* for BUNDLE_REC_END: totals it declared (checked) */
 };
 
 struct bundle_writer;
@@ -66,8 +66,8 @@ struct bundle_writer;
 err_code bundle_writer_new(struct bundle_writer **out, FILE *f) WARN_UNUSED;
 err_code bundle_write_log(struct bundle_writer *w, const struct bundle_log_hdr *hdr) WARN_UNUSED;
 err_code bundle_write_leaf(struct bundle_writer *w, const uint8_t *leaf, size_t len) WARN_UNUSED;
-err_code bundle_write_checkpoint(struct bundle_writer *w, const uint8_t *note, size_t len)
-    WARN_UNUSED;
+err_code bundle_write_checkpoint(struct bundle_writer *w, const uint8_t *note,
+                                 size_t len) WARN_UNUSED;
 /* Writes END and the trailer, and flushes f. The grammar must be complete. */
 err_code bundle_writer_finish(struct bundle_writer *w) WARN_UNUSED;
 void bundle_writer_free(struct bundle_writer *w);
@@ -78,8 +78,7 @@ struct bundle_reader;
  * sizes against the file length and limits (ERR_MSGSIZE when the declared inflated size exceeds
  * inflated_max, normally BUNDLE_INFLATED_SIZE_MAX) and the whole-file SHA-256 (ERR_CORRUPT).
  * Nothing is decompressed yet. */
-err_code bundle_reader_new(struct bundle_reader **out, FILE *f, uint64_t inflated_max)
-    WARN_UNUSED;
+err_code bundle_reader_new(struct bundle_reader **out, FILE *f, uint64_t inflated_max) WARN_UNUSED;
 /* The next record, in grammar order. ERR_CORRUPT for a grammar or zstd error, a truncated
  * stream, or totals that disagree with END or the trailer; ERR_MSGSIZE when a record or the
  * inflated body exceeds its limit. After END, further calls return END again. */

@@ -14,13 +14,25 @@ extern enum diag_level diag_level; /* default DIAG_WARN; CDHT_DEBUG=1 raises it 
 void diag_emit(enum diag_level level, const char *msgid, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-#define diag_error(msgid, ...) \
-    do { if (diag_level >= DIAG_ERROR) diag_emit(DIAG_ERROR, (msgid), __VA_ARGS__); } while (0)
-#define diag_warn(msgid, ...) \
-    do { if (diag_level >= DIAG_WARN) diag_emit(DIAG_WARN, (msgid), __VA_ARGS__); } while (0)
-#define diag_info(msgid, ...) \
-    do { if (diag_level >= DIAG_INFO) diag_emit(DIAG_INFO, (msgid), __VA_ARGS__); } while (0)
-#define diag_debug(msgid, ...) \
-    do { if (diag_level >= DIAG_DEBUG) diag_emit(DIAG_DEBUG, (msgid), __VA_ARGS__); } while (0)
+#define diag_error(msgid, ...)                                                                     \
+    do {                                                                                           \
+        if (diag_level >= DIAG_ERROR)                                                              \
+            diag_emit(DIAG_ERROR, (msgid), __VA_ARGS__);                                           \
+    } while (0)
+#define diag_warn(msgid, ...)                                                                      \
+    do {                                                                                           \
+        if (diag_level >= DIAG_WARN)                                                               \
+            diag_emit(DIAG_WARN, (msgid), __VA_ARGS__);                                            \
+    } while (0)
+#define diag_info(msgid, ...)                                                                      \
+    do {                                                                                           \
+        if (diag_level >= DIAG_INFO)                                                               \
+            diag_emit(DIAG_INFO, (msgid), __VA_ARGS__);                                            \
+    } while (0)
+#define diag_debug(msgid, ...)                                                                     \
+    do {                                                                                           \
+        if (diag_level >= DIAG_DEBUG)                                                              \
+            diag_emit(DIAG_DEBUG, (msgid), __VA_ARGS__);                                           \
+    } while (0)
 
 #endif

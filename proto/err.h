@@ -9,20 +9,20 @@
 #include <stdnoreturn.h>
 
 typedef enum err_code {
-    ERR_OK = 0,  /* not an error */
-    ERR_NOMEM,   /* allocation failed */
-    ERR_INVAL,   /* a caller's argument or a user's input is wrong */
-    ERR_AGAIN,   /* try again later */
-    ERR_CLOSED,  /* the other end is gone */
-    ERR_IO,      /* the operating system refused a read or write */
-    ERR_MSGSIZE, /* input exceeds a limit in proto/limits.h */
-    ERR_PROTO,   /* a peer broke the wire protocol: drop the peer */
-    ERR_CORRUPT, /* stored or bundled bytes failed a check */
-    ERR_AUTH,    /* a signature or MAC did not verify, or a passphrase is wrong */
-    ERR_DB,      /* SQLite refused; details were logged where it happened */
+    ERR_OK = 0,   /* not an error */
+    ERR_NOMEM,    /* allocation failed */
+    ERR_INVAL,    /* a caller's argument or a user's input is wrong */
+    ERR_AGAIN,    /* try again later */
+    ERR_CLOSED,   /* the other end is gone */
+    ERR_IO,       /* the operating system refused a read or write */
+    ERR_MSGSIZE,  /* input exceeds a limit in proto/limits.h */
+    ERR_PROTO,    /* a peer broke the wire protocol: drop the peer */
+    ERR_CORRUPT,  /* stored or bundled bytes failed a check */
+    ERR_AUTH,     /* a signature or MAC did not verify, or a passphrase is wrong */
+    ERR_DB,       /* SQLite refused; details were logged where it happened */
     ERR_NOTFOUND, /* the thing named does not exist */
-    ERR_FORK,    /* two histories of one log disagree */
-    ERR_CLOCK,   /* the wall clock is unusable for a local write */
+    ERR_FORK,     /* two histories of one log disagree */
+    ERR_CLOCK,    /* the wall clock is unusable for a local write */
 } err_code;
 
 const char *err_str(err_code e);

@@ -26,7 +26,8 @@ static_assert(HEADS_MAGIC_SIZE + 1 + (uint64_t)HEADS_ENTRIES_MAX * HEADS_LINE_SI
               "a file of HEADS_ENTRIES_MAX entries fits HEADS_FILE_SIZE_MAX");
 
 static bool
-heads_b64_char(uint8_t c) {
+heads_b64_char(uint8_t c)
+{
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
            c == '/';
 }
@@ -37,7 +38,8 @@ heads_b64_char(uint8_t c) {
  * libsodium refuses non-zero padding bits, and checking that it consumed the whole field and
  * produced 32 bytes leaves one spelling per value. */
 static err_code
-heads_b64_decode(const uint8_t *field, uint8_t bin[32]) {
+heads_b64_decode(const uint8_t *field, uint8_t bin[32])
+{
     size_t bin_len = 0;
     const char *end = NULL;
     const char *b64 = (const char *)field;
@@ -60,7 +62,8 @@ heads_b64_decode(const uint8_t *field, uint8_t bin[32]) {
 /* Decodes one line starting at p, of which avail bytes remain in the file, into *e, and sets
  * *used to the line's length including its newline. */
 static err_code
-heads_decode_line(const uint8_t *p, size_t avail, struct heads_entry *e, size_t *used) {
+heads_decode_line(const uint8_t *p, size_t avail, struct heads_entry *e, size_t *used)
+{
     size_t pos = 0;
     if (avail < HEADS_B64_SIZE + 1 || heads_b64_decode(p, e->key) != ERR_OK ||
         p[HEADS_B64_SIZE] != ' ') {
@@ -107,7 +110,8 @@ heads_decode_line(const uint8_t *p, size_t avail, struct heads_entry *e, size_t 
 
 /* On ERR_OK *out is malloc'd (NULL when there are no entries) and owned by the caller. */
 err_code
-heads_decode(const uint8_t *buf, size_t len, struct heads_entry **out, size_t *count) {
+heads_decode(const uint8_t *buf, size_t len, struct heads_entry **out, size_t *count)
+{
     err_code rc = ERR_OK;
     struct heads_entry *e = NULL;
 
@@ -165,7 +169,8 @@ out:
 }
 
 err_code
-heads_write(FILE *f, const struct heads_entry *e, size_t count) {
+heads_write(FILE *f, const struct heads_entry *e, size_t count)
+{
     char key[HEADS_B64_SIZE + 1];
     char root[HEADS_B64_SIZE + 1];
 
@@ -197,7 +202,8 @@ heads_write(FILE *f, const struct heads_entry *e, size_t count) {
 
 /* Binary search; the loop halves [lo, hi) each turn, so it runs at most 64 times. */
 const struct heads_entry *
-heads_find(const struct heads_entry *e, size_t count, const uint8_t key[KEY_PUBLIC_SIZE]) {
+heads_find(const struct heads_entry *e, size_t count, const uint8_t key[KEY_PUBLIC_SIZE])
+{
     size_t lo = 0;
     size_t hi = count;
     ASSERT(e != NULL || count == 0);

@@ -33,8 +33,8 @@ err_code heads_write(FILE *f, const struct heads_entry *e, size_t count) WARN_UN
 /* Decodes a heads file held in memory. On ERR_OK *out is malloc'd (count entries; NULL when
  * empty) and owned by the caller. ERR_CORRUPT names nothing: the caller names the file.
  * ERR_MSGSIZE when len > HEADS_FILE_SIZE_MAX or entries > HEADS_ENTRIES_MAX. */
-err_code heads_decode(const uint8_t *buf, size_t len, struct heads_entry **out, size_t *count)
-    WARN_UNUSED;
+err_code heads_decode(const uint8_t *buf, size_t len, struct heads_entry **out,
+                      size_t *count) WARN_UNUSED;
 
 /* Finds key in sorted entries; NULL when absent. */
 const struct heads_entry *heads_find(const struct heads_entry *e, size_t count,

@@ -146,9 +146,9 @@ struct leaf_decoder {
         uint8_t *mem; /* owned */
         size_t cap, used;
     } chunk[LEAF_ARENA_CHUNKS_MAX];
-    unsigned n;       /* chunks allocated */
-    unsigned cur;     /* chunk being filled */
-    size_t total;     /* bytes of all chunks */
+    unsigned n;   /* chunks allocated */
+    unsigned cur; /* chunk being filled */
+    size_t total; /* bytes of all chunks */
     ProtobufCAllocator alloc;
 };
 

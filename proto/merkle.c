@@ -28,14 +28,16 @@ static_assert(MERKLE_PROOF_HASHES_MAX >= 64u, "2^63 leaves need proofs of up to 
 static_assert(MERKLE_FRONTIER_HASHES_MAX >= 64u, "a 64-bit size has up to 64 set bits");
 
 void
-merkle_leaf_hash(const uint8_t *data, size_t len, uint8_t out[HASH_SIZE]) {
+merkle_leaf_hash(const uint8_t *data, size_t len, uint8_t out[HASH_SIZE])
+{
     ASSERT(data != NULL || len == 0);
     sha256_prefixed(MERKLE_LEAF_PREFIX, data, len, NULL, 0, out);
 }
 
 void
 merkle_node_hash(const uint8_t left[HASH_SIZE], const uint8_t right[HASH_SIZE],
-                 uint8_t out[HASH_SIZE]) {
+                 uint8_t out[HASH_SIZE])
+{
     uint8_t in[2 * HASH_SIZE];
     ASSERT(left != NULL);
     ASSERT(right != NULL);
@@ -47,20 +49,23 @@ merkle_node_hash(const uint8_t left[HASH_SIZE], const uint8_t right[HASH_SIZE],
 
 /* MTH({}) = SHA-256() (RFC 6962 section 2.1): the root of the empty tree. */
 static void
-merkle_empty_root(uint8_t out[HASH_SIZE]) {
+merkle_empty_root(uint8_t out[HASH_SIZE])
+{
     struct sha256 s;
     sha256_init(&s);
     sha256_final(&s, out);
 }
 
 static unsigned
-merkle_popcount(uint64_t x) {
+merkle_popcount(uint64_t x)
+{
     return (unsigned)__builtin_popcountll(x);
 }
 
 /* The largest power of two strictly below n (RFC 6962's k), for n >= 2. */
 static uint64_t
-merkle_split(uint64_t n) {
+merkle_split(uint64_t n)
+{
     ASSERT(n >= 2);
     uint64_t k = UINT64_C(1) << (63 - __builtin_clzll(n - 1));
     ASSERT(k < n);
@@ -69,13 +74,15 @@ merkle_split(uint64_t n) {
 }
 
 static int
-merkle_hash_equal(const uint8_t a[HASH_SIZE], const uint8_t b[HASH_SIZE]) {
+merkle_hash_equal(const uint8_t a[HASH_SIZE], const uint8_t b[HASH_SIZE])
+{
     /* Roots are public, but sodium_memcmp keeps one comparison idiom across proto/ (STYLE 11). */
     return sodium_memcmp(a, b, HASH_SIZE) == 0;
 }
 
 void
-merkle_frontier_init(struct merkle_frontier *f) {
+merkle_frontier_init(struct merkle_frontier *f)
+{
     ASSERT(f != NULL);
     memset(f, 0, sizeof *f);
 }
@@ -86,7 +93,8 @@ merkle_frontier_init(struct merkle_frontier *f) {
  * would pair them once the right sibling is complete.
  */
 void
-merkle_frontier_push(struct merkle_frontier *f, const uint8_t leaf_hash[HASH_SIZE]) {
+merkle_frontier_push(struct merkle_frontier *f, const uint8_t leaf_hash[HASH_SIZE])
+{
     uint8_t carry[HASH_SIZE];
     ASSERT(f != NULL);
     ASSERT(f->size < UINT64_MAX);
@@ -108,7 +116,8 @@ merkle_frontier_push(struct merkle_frontier *f, const uint8_t leaf_hash[HASH_SIZ
 /* The right-edge subtrees fold right to left: RFC 6962 hangs each smaller one under the right
  * child of the next larger. */
 void
-merkle_frontier_root(const struct merkle_frontier *f, uint8_t out[HASH_SIZE]) {
+merkle_frontier_root(const struct merkle_frontier *f, uint8_t out[HASH_SIZE])
+{
     uint8_t r[HASH_SIZE];
     ASSERT(f != NULL);
     unsigned n = merkle_popcount(f->size);
@@ -125,7 +134,8 @@ merkle_frontier_root(const struct merkle_frontier *f, uint8_t out[HASH_SIZE]) {
 }
 
 size_t
-merkle_frontier_encode(const struct merkle_frontier *f, uint8_t out[MERKLE_FRONTIER_ENCODED_MAX]) {
+merkle_frontier_encode(const struct merkle_frontier *f, uint8_t out[MERKLE_FRONTIER_ENCODED_MAX])
+{
     ASSERT(f != NULL);
     unsigned n = merkle_popcount(f->size);
     ASSERT(n <= MERKLE_FRONTIER_HASHES_MAX);
@@ -141,7 +151,8 @@ merkle_frontier_encode(const struct merkle_frontier *f, uint8_t out[MERKLE_FRONT
 /* The stored form carries no checksum of its own: the length must be exactly what the size
  * implies, so a truncated or padded row is refused rather than read as a different tree. */
 err_code
-merkle_frontier_decode(const uint8_t *buf, size_t len, struct merkle_frontier *out) {
+merkle_frontier_decode(const uint8_t *buf, size_t len, struct merkle_frontier *out)
+{
     ASSERT(out != NULL);
     merkle_frontier_init(out);
     if (buf == NULL || len < 8 || len > MERKLE_FRONTIER_ENCODED_MAX) {
@@ -165,7 +176,8 @@ merkle_frontier_decode(const uint8_t *buf, size_t len, struct merkle_frontier *o
  * slice computes it in one pass with O(log n) memory and no recursion. */
 err_code
 merkle_range_root(merkle_leaf_fn fn, void *ctx, uint64_t start, uint64_t end,
-                  uint8_t out[HASH_SIZE]) {
+                  uint8_t out[HASH_SIZE])
+{
     err_code rc = ERR_OK;
     struct merkle_frontier f;
     uint8_t leaf[HASH_SIZE];
@@ -191,7 +203,8 @@ out:
 
 /* Copies the n hashes collected root-first into proof leaf-first, the order RFC 6962 lists. */
 static void
-merkle_reverse_into(uint8_t tmp[][HASH_SIZE], size_t n, uint8_t proof[][HASH_SIZE]) {
+merkle_reverse_into(uint8_t tmp[][HASH_SIZE], size_t n, uint8_t proof[][HASH_SIZE])
+{
     ASSERT(n <= MERKLE_PROOF_HASHES_MAX);
     for (size_t i = 0; i < n; i++) {
         memcpy(proof[i], tmp[n - 1 - i], HASH_SIZE);
@@ -205,7 +218,8 @@ merkle_reverse_into(uint8_t tmp[][HASH_SIZE], size_t n, uint8_t proof[][HASH_SIZ
  */
 err_code
 merkle_inclusion_proof(merkle_leaf_fn fn, void *ctx, uint64_t index, uint64_t size,
-                       uint8_t proof[][HASH_SIZE], size_t *count) {
+                       uint8_t proof[][HASH_SIZE], size_t *count)
+{
     err_code rc = ERR_OK;
     uint8_t tmp[MERKLE_PROOF_HASHES_MAX][HASH_SIZE];
     size_t n = 0;
@@ -247,7 +261,8 @@ out:
  */
 err_code
 merkle_consistency_proof(merkle_leaf_fn fn, void *ctx, uint64_t old_size, uint64_t new_size,
-                         uint8_t proof[][HASH_SIZE], size_t *count) {
+                         uint8_t proof[][HASH_SIZE], size_t *count)
+{
     err_code rc = ERR_OK;
     uint8_t tmp[MERKLE_PROOF_HASHES_MAX][HASH_SIZE];
     size_t n = 0;
@@ -301,7 +316,8 @@ out:
 
 /* Shifts fn and sn right together until fn's low bit is set or fn is 0 (RFC 9162 wording). */
 static void
-merkle_shift_to_odd(uint64_t *fn, uint64_t *sn) {
+merkle_shift_to_odd(uint64_t *fn, uint64_t *sn)
+{
     for (unsigned i = 0; i < MERKLE_DEPTH_BOUND && (*fn & 1u) == 0 && *fn != 0; i++) {
         *fn >>= 1;
         *sn >>= 1;
@@ -312,7 +328,8 @@ merkle_shift_to_odd(uint64_t *fn, uint64_t *sn) {
 err_code
 merkle_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_hash[HASH_SIZE],
                         const uint8_t proof[][HASH_SIZE], size_t count,
-                        const uint8_t root[HASH_SIZE]) {
+                        const uint8_t root[HASH_SIZE])
+{
     uint8_t r[HASH_SIZE];
     ASSERT(leaf_hash != NULL);
     ASSERT(root != NULL);
@@ -350,7 +367,8 @@ merkle_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_hash[H
  * is a power of two), without copying the caller's array. */
 static const uint8_t *
 merkle_path_at(const uint8_t old_root[HASH_SIZE], const uint8_t proof[][HASH_SIZE], int prepended,
-               size_t i) {
+               size_t i)
+{
     if (prepended) {
         return i == 0 ? old_root : proof[i - 1];
     }
@@ -366,7 +384,8 @@ merkle_path_at(const uint8_t old_root[HASH_SIZE], const uint8_t proof[][HASH_SIZ
 err_code
 merkle_verify_consistency(uint64_t old_size, uint64_t new_size, const uint8_t old_root[HASH_SIZE],
                           const uint8_t new_root[HASH_SIZE], const uint8_t proof[][HASH_SIZE],
-                          size_t count) {
+                          size_t count)
+{
     uint8_t fr[HASH_SIZE];
     uint8_t sr[HASH_SIZE];
     ASSERT(old_root != NULL);

@@ -23,7 +23,7 @@ void merkle_node_hash(const uint8_t left[HASH_SIZE], const uint8_t right[HASH_SI
  * computing the root are O(log size) and need no other stored node.
  */
 struct merkle_frontier {
-    uint64_t size;                                      /* leaves covered */
+    uint64_t size;                                       /* leaves covered */
     uint8_t hash[MERKLE_FRONTIER_HASHES_MAX][HASH_SIZE]; /* popcount(size) used */
 };
 
@@ -36,8 +36,8 @@ void merkle_frontier_root(const struct merkle_frontier *f, uint8_t out[HASH_SIZE
 #define MERKLE_FRONTIER_ENCODED_MAX (8u + MERKLE_FRONTIER_HASHES_MAX * HASH_SIZE)
 size_t merkle_frontier_encode(const struct merkle_frontier *f,
                               uint8_t out[MERKLE_FRONTIER_ENCODED_MAX]);
-err_code merkle_frontier_decode(const uint8_t *buf, size_t len, struct merkle_frontier *out)
-    WARN_UNUSED;
+err_code merkle_frontier_decode(const uint8_t *buf, size_t len,
+                                struct merkle_frontier *out) WARN_UNUSED;
 
 /*
  * Source of leaf hashes for proof generation: writes the hash of leaf `index` to out.
@@ -58,13 +58,12 @@ err_code merkle_inclusion_proof(merkle_leaf_fn fn, void *ctx, uint64_t index, ui
 /* RFC 6962 section 2.1.2 consistency proof between sizes old_size and new_size.
  * ERR_INVAL unless 0 < old_size <= new_size (an empty proof when they are equal). */
 err_code merkle_consistency_proof(merkle_leaf_fn fn, void *ctx, uint64_t old_size,
-                                  uint64_t new_size, uint8_t proof[][HASH_SIZE], size_t *count)
-    WARN_UNUSED;
+                                  uint64_t new_size, uint8_t proof[][HASH_SIZE],
+                                  size_t *count) WARN_UNUSED;
 
 /* RFC 9162 section 2.1.3.2: ERR_OK when the proof shows leaf_hash at index in the tree of
  * size with that root; ERR_AUTH when it does not; ERR_INVAL for impossible arguments. */
-err_code merkle_verify_inclusion(uint64_t index, uint64_t size,
-                                 const uint8_t leaf_hash[HASH_SIZE],
+err_code merkle_verify_inclusion(uint64_t index, uint64_t size, const uint8_t leaf_hash[HASH_SIZE],
                                  const uint8_t proof[][HASH_SIZE], size_t count,
                                  const uint8_t root[HASH_SIZE]) WARN_UNUSED;
 

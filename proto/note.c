@@ -70,7 +70,8 @@ struct note_parsed {
  * U+10FFFF), the same set Go's utf8.DecodeRune accepts. Returns its length, or 0 when invalid.
  */
 static size_t
-note_utf8_rune(const uint8_t *p, size_t avail, uint32_t *rune) {
+note_utf8_rune(const uint8_t *p, size_t avail, uint32_t *rune)
+{
     ASSERT(avail > 0);
     uint8_t b0 = p[0];
     size_t n;
@@ -109,7 +110,8 @@ note_utf8_rune(const uint8_t *p, size_t avail, uint32_t *rune) {
 
 /* Go's unicode.IsSpace, which golang.org/x/mod/sumdb/note applies to key names. */
 static int
-note_is_space(uint32_t r) {
+note_is_space(uint32_t r)
+{
     switch (r) {
     case '\t':
     case '\n':
@@ -124,17 +126,16 @@ note_is_space(uint32_t r) {
     case 0x2029:
     case 0x202f:
     case 0x205f:
-    case 0x3000:
-        return 1;
-    default:
-        return r >= 0x2000 && r <= 0x200a;
+    case 0x3000: return 1;
+    default: return r >= 0x2000 && r <= 0x200a;
     }
 }
 
 /* signed-note: valid UTF-8 and no ASCII control character other than newline (when allowed).
  * Each iteration consumes at least one byte, so the loop is bounded by len. */
 static int
-note_text_ok(const uint8_t *p, size_t len, int newline_ok) {
+note_text_ok(const uint8_t *p, size_t len, int newline_ok)
+{
     size_t i = 0;
     while (i < len) {
         uint32_t r;
@@ -150,7 +151,8 @@ note_text_ok(const uint8_t *p, size_t len, int newline_ok) {
 /* signed-note key names: non-empty, no Unicode space, no '+'; and, as all of a note, UTF-8
  * without control characters. Length limits are the caller's, where the name is stored. */
 static int
-note_name_ok(const uint8_t *p, size_t len) {
+note_name_ok(const uint8_t *p, size_t len)
+{
     size_t i = 0;
     if (len == 0 || !note_text_ok(p, len, 0)) {
         return 0;
@@ -169,7 +171,8 @@ note_name_ok(const uint8_t *p, size_t len) {
 
 /* tlog-checkpoint origin: non-empty, one line; we also bound it to fit struct checkpoint. */
 static err_code
-note_origin_check(const uint8_t *p, size_t len) {
+note_origin_check(const uint8_t *p, size_t len)
+{
     if (len > NOTE_ORIGIN_SIZE_MAX) {
         return ERR_MSGSIZE;
     }
@@ -182,7 +185,8 @@ note_origin_check(const uint8_t *p, size_t len) {
 /* Finds the next line in p[*pos, end): sets *line_off and *line_len (newline excluded) and
  * moves *pos past the newline. Returns 0 when no newline is left. */
 static int
-note_next_line(const uint8_t *p, size_t end, size_t *pos, size_t *line_off, size_t *line_len) {
+note_next_line(const uint8_t *p, size_t end, size_t *pos, size_t *line_off, size_t *line_len)
+{
     ASSERT(*pos <= end);
     const uint8_t *nl = memchr(p + *pos, '\n', end - *pos);
     if (nl == NULL) {
@@ -197,7 +201,8 @@ note_next_line(const uint8_t *p, size_t end, size_t *pos, size_t *line_off, size
 
 /* tlog-checkpoint tree size: ASCII decimal, no leading zero unless it is "0", fits 64 bits. */
 static int
-note_parse_size(const uint8_t *p, size_t len, uint64_t *out) {
+note_parse_size(const uint8_t *p, size_t len, uint64_t *out)
+{
     uint64_t v = 0;
     if (len == 0 || len > NOTE_SIZE_DIGITS_MAX || (len > 1 && p[0] == '0')) {
         return 0;
@@ -222,7 +227,8 @@ note_parse_size(const uint8_t *p, size_t len, uint64_t *out) {
  * as '/': a note may hold them (as valid UTF-8), and "\xc3\xbf" would then be a second
  * spelling of "//" in a root or, worse, in a signature line no signature covers. */
 static int
-note_b64_decode(const uint8_t *p, size_t len, uint8_t *out, size_t out_cap, size_t *out_len) {
+note_b64_decode(const uint8_t *p, size_t len, uint8_t *out, size_t out_cap, size_t *out_len)
+{
     *out_len = 0;
     if (len == 0) {
         return 0;
@@ -240,7 +246,8 @@ note_b64_decode(const uint8_t *p, size_t len, uint8_t *out, size_t out_cap, size
 
 /* Parses one signature line (prefix, name, space, base64 of key id and signature). */
 static err_code
-note_parse_sigline(const uint8_t *note, size_t off, size_t len, struct note_sigline *out) {
+note_parse_sigline(const uint8_t *note, size_t off, size_t len, struct note_sigline *out)
+{
     /* Foreign signatures may be longer than Ed25519's; the note limit bounds them all. */
     uint8_t raw[NOTE_SIZE_MAX];
     size_t raw_len;
@@ -277,7 +284,8 @@ note_parse_sigline(const uint8_t *note, size_t off, size_t len, struct note_sigl
 
 /* Parses the checkpoint text note[0, text_len): origin, size, root, extension lines. */
 static err_code
-note_parse_text(const uint8_t *note, size_t text_len, struct checkpoint *cp) {
+note_parse_text(const uint8_t *note, size_t text_len, struct checkpoint *cp)
+{
     err_code rc;
     size_t pos = 0;
     size_t off;
@@ -319,7 +327,8 @@ note_parse_text(const uint8_t *note, size_t text_len, struct checkpoint *cp) {
  * ERR_CORRUPT for anything else that is not a well-formed note.
  */
 static err_code
-note_parse(const uint8_t *note, size_t len, struct note_parsed *out) {
+note_parse(const uint8_t *note, size_t len, struct note_parsed *out)
+{
     err_code rc;
     size_t split = 0;
     int found = 0;
@@ -368,7 +377,8 @@ note_parse(const uint8_t *note, size_t len, struct note_parsed *out) {
 }
 
 void
-note_log_name(const uint8_t pk[KEY_PUBLIC_SIZE], char out[NOTE_LOG_NAME_SIZE + 1]) {
+note_log_name(const uint8_t pk[KEY_PUBLIC_SIZE], char out[NOTE_LOG_NAME_SIZE + 1])
+{
     const size_t prefix_len = sizeof NOTE_LOG_NAME_PREFIX - 1;
     ASSERT(pk != NULL);
     memcpy(out, NOTE_LOG_NAME_PREFIX, prefix_len);
@@ -377,7 +387,8 @@ note_log_name(const uint8_t pk[KEY_PUBLIC_SIZE], char out[NOTE_LOG_NAME_SIZE + 1
 }
 
 void
-note_key_id(const char *name, const uint8_t pk[KEY_PUBLIC_SIZE], uint8_t out[NOTE_KEY_ID_SIZE]) {
+note_key_id(const char *name, const uint8_t pk[KEY_PUBLIC_SIZE], uint8_t out[NOTE_KEY_ID_SIZE])
+{
     static const uint8_t sep[2] = {'\n', NOTE_SIG_TYPE_ED25519};
     uint8_t h[crypto_hash_sha256_BYTES];
     crypto_hash_sha256_state st;
@@ -394,7 +405,8 @@ note_key_id(const char *name, const uint8_t pk[KEY_PUBLIC_SIZE], uint8_t out[NOT
 /* Checks a caller's key name; *len receives its length. The bound is the one struct
  * checkpoint and note_verifier_key_parse() give a name. */
 static int
-note_name_arg_ok(const char *name, size_t *len) {
+note_name_arg_ok(const char *name, size_t *len)
+{
     if (name == NULL) {
         return 0;
     }
@@ -403,7 +415,8 @@ note_name_arg_ok(const char *name, size_t *len) {
 }
 
 err_code
-note_verifier_key(const char *name, const uint8_t pk[KEY_PUBLIC_SIZE], char *out, size_t out_cap) {
+note_verifier_key(const char *name, const uint8_t pk[KEY_PUBLIC_SIZE], char *out, size_t out_cap)
+{
     uint8_t id[NOTE_KEY_ID_SIZE];
     uint8_t typed[1 + KEY_PUBLIC_SIZE];
     size_t name_len;
@@ -434,7 +447,8 @@ note_verifier_key(const char *name, const uint8_t pk[KEY_PUBLIC_SIZE], char *out
 
 /* Lowercase hex only: we write "%08x" as Go does, and one spelling per key keeps it strict. */
 static int
-note_parse_hex_id(const char *p, uint8_t out[NOTE_KEY_ID_SIZE]) {
+note_parse_hex_id(const char *p, uint8_t out[NOTE_KEY_ID_SIZE])
+{
     for (size_t i = 0; i < NOTE_KEY_ID_HEX_LEN; i++) {
         char c = p[i];
         unsigned v;
@@ -455,7 +469,8 @@ note_parse_hex_id(const char *p, uint8_t out[NOTE_KEY_ID_SIZE]) {
 }
 
 err_code
-note_verifier_key_parse(const char *vkey, char *name, uint8_t pk[KEY_PUBLIC_SIZE]) {
+note_verifier_key_parse(const char *vkey, char *name, uint8_t pk[KEY_PUBLIC_SIZE])
+{
     uint8_t want_id[NOTE_KEY_ID_SIZE];
     uint8_t got_id[NOTE_KEY_ID_SIZE];
     uint8_t typed[1 + KEY_PUBLIC_SIZE];
@@ -503,7 +518,8 @@ note_verifier_key_parse(const char *vkey, char *name, uint8_t pk[KEY_PUBLIC_SIZE
 
 /* Writes the decimal form of v at out; returns its length (at most NOTE_SIZE_DIGITS_MAX). */
 static size_t
-note_format_u64(uint64_t v, uint8_t out[NOTE_SIZE_DIGITS_MAX]) {
+note_format_u64(uint64_t v, uint8_t out[NOTE_SIZE_DIGITS_MAX])
+{
     uint8_t rev[NOTE_SIZE_DIGITS_MAX];
     size_t n = 0;
     do {
@@ -520,7 +536,8 @@ note_format_u64(uint64_t v, uint8_t out[NOTE_SIZE_DIGITS_MAX]) {
 err_code
 note_sign_checkpoint(const struct checkpoint *cp, const char *name,
                      const uint8_t sk[KEY_SECRET_SIZE], uint8_t *out, size_t out_cap,
-                     size_t *out_len) {
+                     size_t *out_len)
+{
     uint8_t text[NOTE_SIZE_MAX];
     uint8_t raw[NOTE_KEY_ID_SIZE + SIG_SIZE];
     char sig_b64[NOTE_SIG_B64_LEN + 1];
@@ -586,7 +603,8 @@ note_sign_checkpoint(const struct checkpoint *cp, const char *name,
 }
 
 err_code
-note_parse_checkpoint(const uint8_t *note, size_t len, struct checkpoint *out) {
+note_parse_checkpoint(const uint8_t *note, size_t len, struct checkpoint *out)
+{
     struct note_parsed p;
     ASSERT(out != NULL);
     err_code rc = note_parse(note, len, &p);
@@ -605,7 +623,8 @@ note_parse_checkpoint(const uint8_t *note, size_t len, struct checkpoint *out) {
  */
 err_code
 note_verify_checkpoint(const uint8_t *note, size_t len, const char *name,
-                       const uint8_t pk[KEY_PUBLIC_SIZE], struct checkpoint *out) {
+                       const uint8_t pk[KEY_PUBLIC_SIZE], struct checkpoint *out)
+{
     struct note_parsed p;
     uint8_t id[NOTE_KEY_ID_SIZE];
     size_t name_len;

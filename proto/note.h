@@ -43,8 +43,8 @@ err_code note_verifier_key(const char *name, const uint8_t pk[KEY_PUBLIC_SIZE], 
                            size_t out_cap) WARN_UNUSED;
 /* Parses a verifier key string into name and public key (Ed25519 type only). name must hold
  * NOTE_ORIGIN_SIZE_MAX + 1 bytes. ERR_INVAL when malformed or the key id does not match. */
-err_code note_verifier_key_parse(const char *vkey, char *name, uint8_t pk[KEY_PUBLIC_SIZE])
-    WARN_UNUSED;
+err_code note_verifier_key_parse(const char *vkey, char *name,
+                                 uint8_t pk[KEY_PUBLIC_SIZE]) WARN_UNUSED;
 
 /* Writes the checkpoint note signed by (name, sk) into out (not NUL-terminated).
  * ERR_MSGSIZE when out_cap is too small; ERR_INVAL for an origin with a newline or empty. */
@@ -55,14 +55,13 @@ err_code note_sign_checkpoint(const struct checkpoint *cp, const char *name,
 /* Parses the checkpoint body of a note without verifying any signature (for diagnostics and
  * fuzzing). Enforces NOTE_SIZE_MAX, the body grammar, decimal size without leading zeros, a
  * base64 root of exactly 32 bytes, and the signature-line grammar. */
-err_code note_parse_checkpoint(const uint8_t *note, size_t len, struct checkpoint *out)
-    WARN_UNUSED;
+err_code note_parse_checkpoint(const uint8_t *note, size_t len, struct checkpoint *out) WARN_UNUSED;
 
 /* Parses the note and verifies that one of its signature lines is a valid Ed25519 signature by
  * (name, pk) over its body; lines by other keys are ignored, as C2SP says. ERR_AUTH when no
  * valid signature by that key is present; ERR_CORRUPT when the note is malformed. */
 err_code note_verify_checkpoint(const uint8_t *note, size_t len, const char *name,
-                                const uint8_t pk[KEY_PUBLIC_SIZE], struct checkpoint *out)
-    WARN_UNUSED;
+                                const uint8_t pk[KEY_PUBLIC_SIZE],
+                                struct checkpoint *out) WARN_UNUSED;
 
 #endif

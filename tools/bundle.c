@@ -50,16 +50,14 @@ bundle_export(int argc, char **argv)
         size_t len = 0;
         err_code rc = ERR_OK;
         if (cli_read_file(since, HEADS_FILE_SIZE_MAX, &buf, &len, &rc) != 0) {
-            return cli_fail(&c, rc == ERR_MSGSIZE ? ERR_MSGSIZE : ERR_INVAL,
-                            "--since %s: %s", since,
-                            rc == ERR_MSGSIZE ? "larger than a heads file can be"
-                                              : "cannot read it");
+            return cli_fail(
+                &c, rc == ERR_MSGSIZE ? ERR_MSGSIZE : ERR_INVAL, "--since %s: %s", since,
+                rc == ERR_MSGSIZE ? "larger than a heads file can be" : "cannot read it");
         }
         rc = heads_decode(buf, len, &heads, &heads_n);
         free(buf);
         if (rc != ERR_OK) {
-            return cli_fail(&c, rc, "--since %s: not a valid heads file (%s)", since,
-                            err_str(rc));
+            return cli_fail(&c, rc, "--since %s: not a valid heads file (%s)", since, err_str(rc));
         }
     }
     struct replica *r = NULL;

@@ -158,8 +158,9 @@ cli_open(const struct cli *c, unsigned flags, struct replica **out)
         return cli_fail(c, rc, "%s is not a cdht replica (run cdht init --home %s)", c->home,
                         c->home);
     case ERR_AUTH:
-        return cli_fail(c, rc, "cannot unlock the device key: wrong or missing passphrase "
-                               "(--passphrase-file)");
+        return cli_fail(c, rc,
+                        "cannot unlock the device key: wrong or missing passphrase "
+                        "(--passphrase-file)");
     case ERR_INVAL:
         return cli_fail(c, rc, "the device key file is readable by others; run chmod 600 %s/key",
                         c->home);
@@ -177,7 +178,7 @@ cli_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
     if (s == NULL || *s == '\0') {
         return -1;
     }
-    for (const char *p = s + (*s == '-'); ; p++) {
+    for (const char *p = s + (*s == '-');; p++) {
         if (*p == '\0') {
             break;
         }

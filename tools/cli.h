@@ -25,10 +25,12 @@ enum cli_exit {
 /* Options every command takes; used in each command's getopt_long table. */
 #define CLI_OPT_HOME 1000
 #define CLI_OPT_PASSFILE 1001
-#define CLI_COMMON_OPTIONS                                              \
-    {"home", required_argument, NULL, CLI_OPT_HOME},                    \
-    {"passphrase-file", required_argument, NULL, CLI_OPT_PASSFILE},     \
-    {"help", no_argument, NULL, 'h'}
+#define CLI_COMMON_OPTIONS                                                                         \
+    {"home", required_argument, NULL, CLI_OPT_HOME},                                               \
+        {"passphrase-file", required_argument, NULL, CLI_OPT_PASSFILE},                            \
+    {                                                                                              \
+        "help", no_argument, NULL, 'h'                                                             \
+    }
 
 struct cli {
     const char *cmd;       /* "person add": for messages */

@@ -76,8 +76,11 @@ cmd_init(int argc, char **argv)
                                               : err_str(rc));
         }
     }
-    struct replica_init_opts o = {.unit = unit, .name = norm, .network = network,
-                                  .pass = c.pass_file ? pass : NULL, .pass_len = pass_len};
+    struct replica_init_opts o = {.unit = unit,
+                                  .name = norm,
+                                  .network = network,
+                                  .pass = c.pass_file ? pass : NULL,
+                                  .pass_len = pass_len};
     err_code rc = replica_init(c.home, &o);
     sodium_memzero(pass, sizeof pass);
     free(norm);

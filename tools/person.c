@@ -95,8 +95,7 @@ person_cells(struct cli *c, struct replica *r, const struct person_args *a, long
     if (a->birth_year != NULL) {
         if (cli_parse_i64(a->birth_year, 0, 9999, &year) != 0 ||
             domain_birth_year_check((long)year, person_current_year(), &why) != ERR_OK) {
-            return cli_usage(c, "--birth-year: %s",
-                             why ? why : "must be a year such as 1985");
+            return cli_usage(c, "--birth-year: %s", why ? why : "must be a year such as 1985");
         }
         cells[(*n)++] = (struct replica_cell){.col = "birth_year", .type = SCHEMA_INT, .i = year};
     }
@@ -104,8 +103,8 @@ person_cells(struct cli *c, struct replica *r, const struct person_args *a, long
         if (domain_gender_parse(a->gender, &gender, &why) != ERR_OK) {
             return cli_usage(c, "--gender: %s", why);
         }
-        cells[(*n)++] = (struct replica_cell){.col = "gender", .type = SCHEMA_TEXT,
-                                              .s = domain_gender_str(gender)};
+        cells[(*n)++] = (struct replica_cell){
+            .col = "gender", .type = SCHEMA_TEXT, .s = domain_gender_str(gender)};
     }
     if (a->unit != NULL) {
         if (domain_unit_code_check(a->unit, &why) != ERR_OK) {
@@ -123,8 +122,8 @@ person_cells(struct cli *c, struct replica *r, const struct person_args *a, long
         if (domain_group_check(a->group, &why) != ERR_OK) {
             return cli_usage(c, "--group: %s", why);
         }
-        cells[(*n)++] = (struct replica_cell){.col = "target_group", .type = SCHEMA_TEXT,
-                                              .s = a->group};
+        cells[(*n)++] =
+            (struct replica_cell){.col = "target_group", .type = SCHEMA_TEXT, .s = a->group};
     }
     if (a->cid != NULL) {
         if (year < 0 || have_gender < 0) {
@@ -135,8 +134,8 @@ person_cells(struct cli *c, struct replica *r, const struct person_args *a, long
             return cli_usage(c, "--citizen-id: %s", why);
         }
         domain_citizen_id_hash(r->cid_key, a->cid, cid_hash);
-        cells[(*n)++] = (struct replica_cell){.col = "cid_hash", .type = SCHEMA_BLOB,
-                                              .b = cid_hash, .b_len = HASH_SIZE};
+        cells[(*n)++] = (struct replica_cell){
+            .col = "cid_hash", .type = SCHEMA_BLOB, .b = cid_hash, .b_len = HASH_SIZE};
     }
     ASSERT(*n <= PERSON_CELLS_MAX);
     return 0;
@@ -337,8 +336,8 @@ person_list(int argc, char **argv)
                     putchar(i < 5 ? ',' : '\n');
                 }
             } else {
-                static const char *const keys[] = {"id", "name", "birth_year", "gender",
-                                                   "unit", "group"};
+                static const char *const keys[] = {"id",     "name", "birth_year",
+                                                   "gender", "unit", "group"};
                 printf("%s\n  {", first ? "" : ",");
                 for (int i = 0; i < 6; i++) {
                     printf("%s\"%s\": ", i ? ", " : "", keys[i]);
@@ -379,11 +378,12 @@ cmd_person(int argc, char **argv)
         }
     }
     int help = argc >= 2 && cli_is_help(argv[1]);
-    fprintf(help ? stdout : stderr,
-            "usage: cdht person add --name TEXT --birth-year YYYY --gender male|female --unit CODE\n"
-            "                       [--group farmer|worker|official] [--citizen-id DIGITS]\n"
-            "       cdht person set ID [any of the add flags]\n"
-            "       cdht person rm ID\n"
-            "       cdht person list [--unit CODE] [--format table|csv|json]\n");
+    fprintf(
+        help ? stdout : stderr,
+        "usage: cdht person add --name TEXT --birth-year YYYY --gender male|female --unit CODE\n"
+        "                       [--group farmer|worker|official] [--citizen-id DIGITS]\n"
+        "       cdht person set ID [any of the add flags]\n"
+        "       cdht person rm ID\n"
+        "       cdht person list [--unit CODE] [--format table|csv|json]\n");
     return help ? CLI_OK : CLI_USAGE;
 }

@@ -31,8 +31,9 @@ static int
 unit_add(int argc, char **argv)
 {
     struct cli c;
-    cli_init(&c, "unit add", "unit add --home DIR --code CODE --kind KIND --name TEXT "
-                             "[--parent CODE]");
+    cli_init(&c, "unit add",
+             "unit add --home DIR --code CODE --kind KIND --name TEXT "
+             "[--parent CODE]");
     static const struct option opts[] = {
         CLI_COMMON_OPTIONS,
         {"code", required_argument, NULL, 'c'},

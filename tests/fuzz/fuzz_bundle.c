@@ -33,13 +33,15 @@ struct saved {
 };
 
 static void
-fuzz_fail(const char *what) {
+fuzz_fail(const char *what)
+{
     fprintf(stderr, "fuzz_bundle: property failed: %s\n", what);
     abort();
 }
 
 static void
-saved_free(struct saved *s) {
+saved_free(struct saved *s)
+{
     for (size_t i = 0; i < s->count; i++) {
         free(s->v[i].copy);
     }
@@ -48,7 +50,8 @@ saved_free(struct saved *s) {
 }
 
 static void
-saved_push(struct saved *s, const struct bundle_record *rec) {
+saved_push(struct saved *s, const struct bundle_record *rec)
+{
     if (s->count == s->cap) {
         s->cap = s->cap ? 2 * s->cap : 64;
         s->v = realloc(s->v, s->cap * sizeof *s->v);
@@ -69,7 +72,8 @@ saved_push(struct saved *s, const struct bundle_record *rec) {
 }
 
 static bool
-same_record(const struct bundle_record *a, const struct bundle_record *b) {
+same_record(const struct bundle_record *a, const struct bundle_record *b)
+{
     return a->type == b->type && a->len == b->len &&
            (a->len == 0 || memcmp(a->data, b->data, a->len) == 0) &&
            memcmp(&a->log, &b->log, sizeof a->log) == 0 && a->leaf_index == b->leaf_index &&
@@ -77,7 +81,8 @@ same_record(const struct bundle_record *a, const struct bundle_record *b) {
 }
 
 static void
-check_error(err_code rc) {
+check_error(err_code rc)
+{
     if (rc != ERR_CORRUPT && rc != ERR_MSGSIZE) {
         fuzz_fail("an error bundle.h does not document");
     }
@@ -86,7 +91,8 @@ check_error(err_code rc) {
 /* Reads r to END. With out != NULL the records are saved; with want != NULL they are compared
  * with it. Returns the first error. */
 static err_code
-read_pass(struct bundle_reader *r, struct saved *out, const struct saved *want) {
+read_pass(struct bundle_reader *r, struct saved *out, const struct saved *want)
+{
     struct bundle_record rec;
     for (size_t i = 0; i < FUZZ_RECORDS_MAX; i++) {
         err_code rc = bundle_reader_next(r, &rec);
@@ -112,7 +118,8 @@ read_pass(struct bundle_reader *r, struct saved *out, const struct saved *want) 
 
 /* Writes the saved records with bundle_writer and checks they read back identically. */
 static void
-rewrite_and_compare(const struct saved *s) {
+rewrite_and_compare(const struct saved *s)
+{
     struct bundle_writer *w = NULL;
     struct bundle_reader *r = NULL;
     FILE *f = tmpfile();
@@ -126,18 +133,10 @@ rewrite_and_compare(const struct saved *s) {
         const struct bundle_record *rec = &s->v[i].rec;
         err_code rc = ERR_OK;
         switch (rec->type) {
-        case BUNDLE_REC_LOG:
-            rc = bundle_write_log(w, &rec->log);
-            break;
-        case BUNDLE_REC_LEAF:
-            rc = bundle_write_leaf(w, rec->data, rec->len);
-            break;
-        case BUNDLE_REC_CHECKPOINT:
-            rc = bundle_write_checkpoint(w, rec->data, rec->len);
-            break;
-        case BUNDLE_REC_END:
-            rc = bundle_writer_finish(w);
-            break;
+        case BUNDLE_REC_LOG: rc = bundle_write_log(w, &rec->log); break;
+        case BUNDLE_REC_LEAF: rc = bundle_write_leaf(w, rec->data, rec->len); break;
+        case BUNDLE_REC_CHECKPOINT: rc = bundle_write_checkpoint(w, rec->data, rec->len); break;
+        case BUNDLE_REC_END: rc = bundle_writer_finish(w); break;
         }
         if (rc != ERR_OK) {
             fuzz_fail("re-writing an accepted bundle");
@@ -153,7 +152,8 @@ rewrite_and_compare(const struct saved *s) {
 }
 
 static void
-run_one(const uint8_t *data, size_t size) {
+run_one(const uint8_t *data, size_t size)
+{
     struct bundle_reader *r = NULL;
     struct saved s = {0};
     /* fmemopen wants a non-const buffer; "rb" never writes to it. */
@@ -186,7 +186,8 @@ run_one(const uint8_t *data, size_t size) {
 }
 
 int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
     diag_level = DIAG_ERROR; /* corruption is the expected case here; keep the output quiet */
     run_one(data, size);
     if (size < BUNDLE_HEADER_SIZE + BUNDLE_TRAILER_SIZE) {

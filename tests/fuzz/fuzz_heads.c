@@ -13,13 +13,15 @@
 #include "heads.h"
 
 static void
-fuzz_fail(const char *what) {
+fuzz_fail(const char *what)
+{
     fprintf(stderr, "fuzz_heads: property failed: %s\n", what);
     abort();
 }
 
 int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
     struct heads_entry *e = NULL;
     size_t count = 0;
     char *text = NULL;

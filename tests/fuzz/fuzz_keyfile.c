@@ -14,7 +14,8 @@
 #define FUZZ_PASS "fuzz passphrase"
 
 static uint64_t
-fuzz_get_u64_be(const uint8_t *p) {
+fuzz_get_u64_be(const uint8_t *p)
+{
     uint64_t v = 0;
     for (unsigned i = 0; i < 8u; i++) {
         v = (v << 8) | p[i];
@@ -25,7 +26,8 @@ fuzz_get_u64_be(const uint8_t *p) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
     static const uint8_t msg[] = "fuzz";
     struct keys k, again;
     uint8_t buf[KEYS_FILE_SIZE_MAX];

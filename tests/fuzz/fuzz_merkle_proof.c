@@ -27,12 +27,14 @@ struct fuzz_reader {
 };
 
 static uint8_t
-fuzz_u8(struct fuzz_reader *r) {
+fuzz_u8(struct fuzz_reader *r)
+{
     return r->pos < r->size ? r->data[r->pos++] : 0;
 }
 
 static uint64_t
-fuzz_u64(struct fuzz_reader *r) {
+fuzz_u64(struct fuzz_reader *r)
+{
     uint64_t v = 0;
     for (unsigned i = 0; i < 8; i++) {
         v = (v << 8) | fuzz_u8(r);
@@ -41,7 +43,8 @@ fuzz_u64(struct fuzz_reader *r) {
 }
 
 static void
-fuzz_hash(struct fuzz_reader *r, uint8_t out[HASH_SIZE]) {
+fuzz_hash(struct fuzz_reader *r, uint8_t out[HASH_SIZE])
+{
     for (unsigned i = 0; i < HASH_SIZE; i++) {
         out[i] = fuzz_u8(r);
     }
@@ -51,7 +54,8 @@ static uint8_t fuzz_leaves[FUZZ_TREE_LEAVES_MAX][HASH_SIZE];
 static uint64_t fuzz_leaf_count;
 
 static err_code
-fuzz_leaf_cb(void *ctx, uint64_t index, uint8_t out[HASH_SIZE]) {
+fuzz_leaf_cb(void *ctx, uint64_t index, uint8_t out[HASH_SIZE])
+{
     (void)ctx;
     ASSERT(index < fuzz_leaf_count);
     memcpy(out, fuzz_leaves[index], HASH_SIZE);
@@ -61,7 +65,8 @@ fuzz_leaf_cb(void *ctx, uint64_t index, uint8_t out[HASH_SIZE]) {
 /* Arbitrary arguments: the verifiers answer OK, AUTH or INVAL, INVAL exactly when the
  * arguments are impossible, and never read past count hashes. */
 static void
-fuzz_raw_verify(struct fuzz_reader *r) {
+fuzz_raw_verify(struct fuzz_reader *r)
+{
     uint8_t proof[MERKLE_PROOF_HASHES_MAX + 1][HASH_SIZE];
     uint8_t a[HASH_SIZE];
     uint8_t b[HASH_SIZE];
@@ -87,7 +92,8 @@ fuzz_raw_verify(struct fuzz_reader *r) {
 
 /* The input as a stored frontier: it decodes only when well formed, and then round-trips. */
 static void
-fuzz_frontier_decode(const uint8_t *data, size_t size) {
+fuzz_frontier_decode(const uint8_t *data, size_t size)
+{
     struct merkle_frontier f;
     uint8_t buf[MERKLE_FRONTIER_ENCODED_MAX];
     err_code rc = merkle_frontier_decode(data, size, &f);
@@ -102,7 +108,8 @@ fuzz_frontier_decode(const uint8_t *data, size_t size) {
 /* A tree whose leaves are slices of the input: generated proofs verify, corrupted ones do
  * not, and the frontier agrees with the direct root and survives storage. */
 static void
-fuzz_tree(const uint8_t *data, size_t size, struct fuzz_reader *r) {
+fuzz_tree(const uint8_t *data, size_t size, struct fuzz_reader *r)
+{
     struct merkle_frontier f;
     struct merkle_frontier g;
     uint8_t proof[MERKLE_PROOF_HASHES_MAX][HASH_SIZE];
@@ -161,7 +168,8 @@ fuzz_tree(const uint8_t *data, size_t size, struct fuzz_reader *r) {
 }
 
 int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
     static int ready;
     struct fuzz_reader r = {data, size, 0};
     if (!ready) {

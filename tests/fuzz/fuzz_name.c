@@ -16,7 +16,8 @@
 /* Strict UTF-8 decoding per RFC 3629: no overlong forms, no surrogates, nothing above
  * U+10FFFF. Returns the sequence length and the code point, or 0 when s is not UTF-8. */
 static size_t
-fuzz_utf8_next(const uint8_t *s, size_t len, uint32_t *cp) {
+fuzz_utf8_next(const uint8_t *s, size_t len, uint32_t *cp)
+{
     uint8_t b = s[0];
     size_t n;
     uint32_t min;
@@ -50,7 +51,8 @@ fuzz_utf8_next(const uint8_t *s, size_t len, uint32_t *cp) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
     if (size == 0) {
         return 0;
     }

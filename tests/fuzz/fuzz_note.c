@@ -24,7 +24,8 @@ static char fuzz_name[NOTE_LOG_NAME_SIZE + 1];
 static int fuzz_ready;
 
 static void
-fuzz_note_init(void) {
+fuzz_note_init(void)
+{
     uint8_t seed[KEY_SEED_SIZE];
     if (fuzz_ready) {
         return;
@@ -37,14 +38,16 @@ fuzz_note_init(void) {
 }
 
 static int
-fuzz_same_checkpoint(const struct checkpoint *a, const struct checkpoint *b) {
+fuzz_same_checkpoint(const struct checkpoint *a, const struct checkpoint *b)
+{
     return strcmp(a->origin, b->origin) == 0 && a->size == b->size &&
            memcmp(a->root, b->root, HASH_SIZE) == 0;
 }
 
 /* The input as a verifier key string: if it parses, it is already in the one form we write. */
 static void
-fuzz_verifier_key(const uint8_t *data, size_t size) {
+fuzz_verifier_key(const uint8_t *data, size_t size)
+{
     char vkey[NOTE_VERIFIER_KEY_SIZE_MAX + 1];
     char name[NOTE_ORIGIN_SIZE_MAX + 1];
     char again[NOTE_VERIFIER_KEY_SIZE_MAX];
@@ -64,7 +67,8 @@ fuzz_verifier_key(const uint8_t *data, size_t size) {
 }
 
 int
-LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
     struct checkpoint parsed_cp;
     struct checkpoint verified_cp;
     struct checkpoint again;

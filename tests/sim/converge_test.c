@@ -75,8 +75,8 @@ sim_step(struct sim *s)
     case 0:
     case 1:
         if (s->n_ids < SIM_IDS_MAX) {
-            rc = support_person_add(r, names[sim_pick(&s->rng, 5)],
-                                    1950 + sim_pick(&s->rng, 50), "V1", s->ids[s->n_ids]);
+            rc = support_person_add(r, names[sim_pick(&s->rng, 5)], 1950 + sim_pick(&s->rng, 50),
+                                    "V1", s->ids[s->n_ids]);
             if (rc == ERR_OK) {
                 s->n_ids++;
             }
@@ -110,8 +110,7 @@ sim_step(struct sim *s)
             }
             rc = exchange_export(r, path, h, hn, &rep);
             free(h);
-            cr_assert(rc == ERR_OK, "seed %llu: export: %s", (unsigned long long)s->seed,
-                      rep.msg);
+            cr_assert(rc == ERR_OK, "seed %llu: export: %s", (unsigned long long)s->seed, rep.msg);
             s->bundles[s->n_bundles++] = path;
         }
         break;
@@ -141,8 +140,8 @@ sim_step(struct sim *s)
 static void
 sim_no_finding(void *ctx, const struct audit_finding *f)
 {
-    cr_assert_fail("seed %llu: audit finding %s: %s", (unsigned long long)*(uint64_t *)ctx,
-                   f->kind, f->reason);
+    cr_assert_fail("seed %llu: audit finding %s: %s", (unsigned long long)*(uint64_t *)ctx, f->kind,
+                   f->reason);
 }
 
 static void
@@ -177,8 +176,8 @@ sim_run(uint64_t seed)
     for (int i = 0; i <= SIM_REPLICAS; i++) {
         for (int j = SIM_REPLICAS - 1; j >= 0; j--) {
             struct exchange_report rep;
-            err_code rc = exchange_import(s.r[i], full[i == SIM_REPLICAS ? j : (i + j) % SIM_REPLICAS],
-                                          &rep);
+            err_code rc =
+                exchange_import(s.r[i], full[i == SIM_REPLICAS ? j : (i + j) % SIM_REPLICAS], &rep);
             cr_assert_eq(rc, ERR_OK, "seed %llu: final import: %s", (unsigned long long)seed,
                          rep.msg);
         }

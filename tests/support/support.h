@@ -28,8 +28,7 @@ struct replica *support_reopen(const char *home);
 /* Writes one person through replica_txn (fresh id), returns the id in out. */
 err_code support_person_add(struct replica *r, const char *name, int64_t year, const char *unit,
                             char out[17]) WARN_UNUSED;
-err_code support_person_set_name(struct replica *r, const char *id, const char *name)
-    WARN_UNUSED;
+err_code support_person_set_name(struct replica *r, const char *id, const char *name) WARN_UNUSED;
 err_code support_person_rm(struct replica *r, const char *id) WARN_UNUSED;
 
 /* The state digest as 64 hex characters. */

@@ -29,7 +29,8 @@ struct buf {
 };
 
 static void
-buf_put(struct buf *b, const void *p, size_t n) {
+buf_put(struct buf *b, const void *p, size_t n)
+{
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n) {
@@ -46,20 +47,23 @@ buf_put(struct buf *b, const void *p, size_t n) {
 }
 
 static void
-buf_free(struct buf *b) {
+buf_free(struct buf *b)
+{
     free(b->p);
     memset(b, 0, sizeof *b);
 }
 
 static void
-be_put(uint8_t *p, uint64_t v, unsigned n) {
+be_put(uint8_t *p, uint64_t v, unsigned n)
+{
     for (unsigned i = 0; i < n; i++) {
         p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
     }
 }
 
 static uint64_t
-be_get(const uint8_t *p, unsigned n) {
+be_get(const uint8_t *p, unsigned n)
+{
     uint64_t v = 0;
     for (unsigned i = 0; i < n; i++) {
         v = v << 8 | p[i];
@@ -69,7 +73,8 @@ be_get(const uint8_t *p, unsigned n) {
 
 /* A record header declaring len bytes, with no payload (for lengths never sent whole). */
 static void
-rec_hdr(struct buf *b, uint8_t type, uint32_t len) {
+rec_hdr(struct buf *b, uint8_t type, uint32_t len)
+{
     uint8_t h[BUNDLE_RECORD_HEADER_SIZE];
     h[0] = type;
     be_put(h + 1, len, 4);
@@ -77,14 +82,16 @@ rec_hdr(struct buf *b, uint8_t type, uint32_t len) {
 }
 
 static void
-rec_put(struct buf *b, uint8_t type, const void *payload, uint32_t len) {
+rec_put(struct buf *b, uint8_t type, const void *payload, uint32_t len)
+{
     rec_hdr(b, type, len);
     buf_put(b, payload, len);
 }
 
 /* A record whose payload is len bytes of fill. */
 static void
-rec_fill(struct buf *b, uint8_t type, uint32_t len, uint8_t fill) {
+rec_fill(struct buf *b, uint8_t type, uint32_t len, uint8_t fill)
+{
     uint8_t *p = malloc(len > 0 ? len : 1);
     cr_assert_not_null(p);
     memset(p, fill, len);
@@ -93,13 +100,15 @@ rec_fill(struct buf *b, uint8_t type, uint32_t len, uint8_t fill) {
 }
 
 static void
-key_of(uint8_t key[KEY_PUBLIC_SIZE], uint32_t n) {
+key_of(uint8_t key[KEY_PUBLIC_SIZE], uint32_t n)
+{
     memset(key, 0, KEY_PUBLIC_SIZE);
     be_put(key, n, 4);
 }
 
 static void
-rec_log(struct buf *b, uint32_t key_n, uint64_t first, uint64_t count) {
+rec_log(struct buf *b, uint32_t key_n, uint64_t first, uint64_t count)
+{
     uint8_t p[KEY_PUBLIC_SIZE + 16];
     key_of(p, key_n);
     be_put(p + KEY_PUBLIC_SIZE, first, 8);
@@ -108,7 +117,8 @@ rec_log(struct buf *b, uint32_t key_n, uint64_t first, uint64_t count) {
 }
 
 static void
-rec_end(struct buf *b, uint64_t logs, uint64_t leaves) {
+rec_end(struct buf *b, uint64_t logs, uint64_t leaves)
+{
     uint8_t p[16];
     be_put(p, logs, 8);
     be_put(p + 8, leaves, 8);
@@ -117,7 +127,8 @@ rec_end(struct buf *b, uint64_t logs, uint64_t leaves) {
 
 /* Recomputes the trailer hash of a whole file held in f. */
 static void
-fix_hash(struct buf *f) {
+fix_hash(struct buf *f)
+{
     cr_assert_geq(f->len, BUNDLE_TRAILER_SIZE);
     crypto_hash_sha256(f->p + f->len - HASH_SIZE, f->p, f->len - HASH_SIZE);
 }
@@ -125,7 +136,8 @@ fix_hash(struct buf *f) {
 /* Wraps body (the bytes between header and trailer, used as given) into a file declaring
  * `declared` inflated bytes, with correct sizes and hash. */
 static void
-wrap_body(struct buf *file, const uint8_t *body, size_t body_len, uint64_t declared) {
+wrap_body(struct buf *file, const uint8_t *body, size_t body_len, uint64_t declared)
+{
     uint8_t hdr[BUNDLE_HEADER_SIZE] = {0};
     uint8_t tr[BUNDLE_TRAILER_SIZE] = {0};
     memcpy(hdr, BUNDLE_MAGIC, 8);
@@ -141,7 +153,8 @@ wrap_body(struct buf *file, const uint8_t *body, size_t body_len, uint64_t decla
 
 /* One zstd frame of src at the bundle level, with the content checksum, as the writer makes. */
 static void
-zstd_frame(struct buf *out, const uint8_t *src, size_t len) {
+zstd_frame(struct buf *out, const uint8_t *src, size_t len)
+{
     size_t cap = ZSTD_compressBound(len);
     uint8_t *z = malloc(cap);
     ZSTD_CCtx *c = ZSTD_createCCtx();
@@ -158,7 +171,8 @@ zstd_frame(struct buf *out, const uint8_t *src, size_t len) {
 
 /* A hand-made bundle: inflated compressed into one frame, declaring `declared` bytes. */
 static void
-craft(struct buf *file, const struct buf *inflated, uint64_t declared) {
+craft(struct buf *file, const struct buf *inflated, uint64_t declared)
+{
     struct buf body = {0};
     zstd_frame(&body, inflated->p, inflated->len);
     wrap_body(file, body.p, body.len, declared);
@@ -167,20 +181,23 @@ craft(struct buf *file, const struct buf *inflated, uint64_t declared) {
 
 /* As craft, declaring the true inflated size. */
 static void
-craft_exact(struct buf *file, const struct buf *inflated) {
+craft_exact(struct buf *file, const struct buf *inflated)
+{
     craft(file, inflated, inflated->len);
 }
 
 /* A read-only stream over a file image (it must outlive the stream). */
 static FILE *
-open_mem(const struct buf *b) {
+open_mem(const struct buf *b)
+{
     FILE *f = fmemopen(b->p, b->len, "rb");
     cr_assert_not_null(f);
     return f;
 }
 
 static err_code
-open_only(const struct buf *file, uint64_t inflated_max) {
+open_only(const struct buf *file, uint64_t inflated_max)
+{
     struct bundle_reader *r = NULL;
     FILE *f = open_mem(file);
     err_code rc = bundle_reader_new(&r, f, inflated_max);
@@ -193,7 +210,8 @@ open_only(const struct buf *file, uint64_t inflated_max) {
 /* Reads a bundle to END; returns the first error, from new or from next. *records counts the
  * records read successfully, END included. */
 static err_code
-read_all_max(const struct buf *file, uint64_t inflated_max, size_t *records) {
+read_all_max(const struct buf *file, uint64_t inflated_max, size_t *records)
+{
     struct bundle_reader *r = NULL;
     struct bundle_record rec;
     size_t n = 0;
@@ -218,12 +236,14 @@ read_all_max(const struct buf *file, uint64_t inflated_max, size_t *records) {
 }
 
 static err_code
-read_all(const struct buf *file) {
+read_all(const struct buf *file)
+{
     return read_all_max(file, BUNDLE_INFLATED_SIZE_MAX, NULL);
 }
 
 static void
-slurp(FILE *f, struct buf *out) {
+slurp(FILE *f, struct buf *out)
+{
     uint8_t chunk[65536];
     size_t n;
     out->len = 0;
@@ -236,7 +256,8 @@ slurp(FILE *f, struct buf *out) {
 
 /* Deterministic, incompressible bytes (xorshift64), so zstd stores leaves as raw blocks. */
 static void
-fill_random(uint8_t *p, size_t n, uint64_t *state) {
+fill_random(uint8_t *p, size_t n, uint64_t *state)
+{
     uint64_t x = *state;
     for (size_t i = 0; i < n; i++) {
         x ^= x << 13;
@@ -252,12 +273,14 @@ fill_random(uint8_t *p, size_t n, uint64_t *state) {
 #define SAMPLE_MANY 300u
 
 static size_t
-sample_leaf_len(uint64_t i) {
+sample_leaf_len(uint64_t i)
+{
     return 1 + (size_t)((i * 7919u) % 2000u);
 }
 
 static void
-write_sample(struct buf *file) {
+write_sample(struct buf *file)
+{
     struct bundle_writer *w = NULL;
     struct bundle_log_hdr h;
     uint8_t leaf[2048];
@@ -300,7 +323,8 @@ write_sample(struct buf *file) {
 
 /* The smallest bundle: no logs, END only. */
 static void
-write_empty(struct buf *file) {
+write_empty(struct buf *file)
+{
     struct bundle_writer *w = NULL;
     FILE *f = tmpfile();
     cr_assert_not_null(f);
@@ -312,14 +336,16 @@ write_empty(struct buf *file) {
 }
 
 static uint64_t
-trailer_inflated(const struct buf *file) {
+trailer_inflated(const struct buf *file)
+{
     return be_get(file->p + file->len - BUNDLE_TRAILER_SIZE, 8);
 }
 
 /* ---- round trips -------------------------------------------------------------------------- */
 
 /* The sample reads back record by record, with sections, indexes and totals as written. */
-Test(bundle, round_trip_sample) {
+Test(bundle, round_trip_sample)
+{
     struct buf file = {0};
     struct bundle_reader *r = NULL;
     struct bundle_record rec;
@@ -385,7 +411,8 @@ Test(bundle, round_trip_sample) {
 }
 
 /* A bundle of no logs is END alone, and reads as such. */
-Test(bundle, round_trip_empty) {
+Test(bundle, round_trip_empty)
+{
     struct buf file = {0};
     size_t n = 0;
     write_empty(&file);
@@ -397,7 +424,8 @@ Test(bundle, round_trip_empty) {
 
 /* The writer lays the file out as bundle.h says: header fields, sizes that add up, a hash
  * over everything before it. */
-Test(bundle, writer_layout) {
+Test(bundle, writer_layout)
+{
     struct buf file = {0};
     uint8_t h[HASH_SIZE];
     write_sample(&file);
@@ -417,7 +445,8 @@ Test(bundle, writer_layout) {
 }
 
 /* Rewinding mid-way and after END replays the same records from the first. */
-Test(bundle, rewind_replays) {
+Test(bundle, rewind_replays)
+{
     struct buf file = {0};
     struct bundle_reader *r = NULL;
     struct bundle_record rec;
@@ -445,7 +474,8 @@ Test(bundle, rewind_replays) {
 }
 
 /* After an error the reader stays failed; rewind starts a clean pass that fails the same. */
-Test(bundle, error_is_sticky_until_rewind) {
+Test(bundle, error_is_sticky_until_rewind)
+{
     struct buf in = {0}, file = {0};
     struct bundle_reader *r = NULL;
     struct bundle_record rec;
@@ -467,7 +497,8 @@ Test(bundle, error_is_sticky_until_rewind) {
 /* ---- damaged files: each byte region ------------------------------------------------------ */
 
 static err_code
-flip_and_open(const struct buf *orig, size_t off, uint8_t mask, uint64_t inflated_max) {
+flip_and_open(const struct buf *orig, size_t off, uint8_t mask, uint64_t inflated_max)
+{
     struct buf b = {0};
     buf_put(&b, orig->p, orig->len);
     b.p[off] ^= mask;
@@ -477,7 +508,8 @@ flip_and_open(const struct buf *orig, size_t off, uint8_t mask, uint64_t inflate
 }
 
 /* Header bytes: magic, version, flags, reserved. Each is refused by bundle_reader_new. */
-Test(bundle, flip_header_regions) {
+Test(bundle, flip_header_regions)
+{
     struct buf file = {0};
     write_sample(&file);
     cr_assert_eq(open_only(&file, BUNDLE_INFLATED_SIZE_MAX), ERR_OK);
@@ -492,7 +524,8 @@ Test(bundle, flip_header_regions) {
 
 /* An unknown version is refused before anything else is read: with version 2 the file is
  * refused even though its trailer would be impossible for version 1 (length 16). */
-Test(bundle, unknown_version_refused_first) {
+Test(bundle, unknown_version_refused_first)
+{
     struct buf file = {0};
     uint8_t hdr[BUNDLE_HEADER_SIZE] = {0};
     memcpy(hdr, BUNDLE_MAGIC, 8);
@@ -505,7 +538,8 @@ Test(bundle, unknown_version_refused_first) {
 }
 
 /* Body bytes (start, middle, end) fail the file hash in bundle_reader_new. */
-Test(bundle, flip_body_fails_hash) {
+Test(bundle, flip_body_fails_hash)
+{
     struct buf file = {0};
     write_sample(&file);
     size_t body_len = file.len - BUNDLE_HEADER_SIZE - BUNDLE_TRAILER_SIZE;
@@ -521,7 +555,8 @@ Test(bundle, flip_body_fails_hash) {
 /* The same body damage with the file hash recomputed passes bundle_reader_new and is caught
  * by zstd: the frame magic at the start, the content checksum for a leaf byte in the middle,
  * the stored checksum itself at the end. Leaves are random, so the middle is raw leaf bytes. */
-Test(bundle, flip_body_with_fixed_hash_fails_in_next) {
+Test(bundle, flip_body_with_fixed_hash_fails_in_next)
+{
     struct buf file = {0};
     write_sample(&file);
     size_t body_len = file.len - BUNDLE_HEADER_SIZE - BUNDLE_TRAILER_SIZE;
@@ -542,7 +577,8 @@ Test(bundle, flip_body_with_fixed_hash_fails_in_next) {
 /* Trailer fields. The inflated size: a changed low byte fails the hash (ERR_CORRUPT); a
  * changed high byte declares more than inflated_max, which is checked first (ERR_MSGSIZE). The
  * compressed size no longer matches the file length. The hash, any byte, is ERR_CORRUPT. */
-Test(bundle, flip_trailer_fields) {
+Test(bundle, flip_trailer_fields)
+{
     struct buf file = {0};
     write_sample(&file);
     size_t tr = file.len - BUNDLE_TRAILER_SIZE;
@@ -561,7 +597,8 @@ Test(bundle, flip_trailer_fields) {
 }
 
 /* A file cut at any length, zero included, is ERR_CORRUPT from bundle_reader_new. */
-Test(bundle, truncated_anywhere) {
+Test(bundle, truncated_anywhere)
+{
     struct buf file = {0};
     write_empty(&file);
     for (size_t len = 0; len < file.len; len++) {
@@ -582,7 +619,8 @@ Test(bundle, truncated_anywhere) {
 }
 
 /* Bytes appended after the trailer, even a copy of the trailer itself, are ERR_CORRUPT. */
-Test(bundle, trailing_garbage) {
+Test(bundle, trailing_garbage)
+{
     struct buf file = {0};
     uint8_t junk[BUNDLE_TRAILER_SIZE] = {0};
     write_sample(&file);
@@ -604,7 +642,8 @@ Test(bundle, trailing_garbage) {
 /* ---- the declared inflated size ----------------------------------------------------------- */
 
 /* inflated_max at the declared size, one below, and zero. */
-Test(bundle, declared_inflated_against_max) {
+Test(bundle, declared_inflated_against_max)
+{
     struct buf file = {0};
     write_sample(&file);
     uint64_t declared = trailer_inflated(&file);
@@ -616,7 +655,8 @@ Test(bundle, declared_inflated_against_max) {
 
 /* A hand-made bundle declaring more than BUNDLE_INFLATED_SIZE_MAX, hash and all correct, is
  * refused by bundle_reader_new before anything is decompressed. */
-Test(bundle, crafted_declared_above_limit) {
+Test(bundle, crafted_declared_above_limit)
+{
     struct buf in = {0}, file = {0};
     rec_end(&in, 0, 0);
     craft(&file, &in, (uint64_t)BUNDLE_INFLATED_SIZE_MAX + 1);
@@ -630,7 +670,8 @@ Test(bundle, crafted_declared_above_limit) {
 /* Records that inflate to more than the trailer declares are refused as soon as the excess
  * appears: ERR_MSGSIZE, the same answer as a declared size above the limit, because the
  * declared size is the limit this reader holds the body to. */
-Test(bundle, crafted_actual_exceeds_declared) {
+Test(bundle, crafted_actual_exceeds_declared)
+{
     struct buf in = {0}, file = {0};
     rec_log(&in, 1, 0, 2);
     rec_fill(&in, BUNDLE_REC_LEAF, 5000, 'a');
@@ -656,7 +697,8 @@ Test(bundle, crafted_actual_exceeds_declared) {
 
 /* A record length of BUNDLE_RECORD_SIZE_MAX + 1 is refused from its header alone, whatever
  * its type; at BUNDLE_RECORD_SIZE_MAX the record passes that check and the type's own applies. */
-Test(bundle, record_size_limit) {
+Test(bundle, record_size_limit)
+{
     struct buf in = {0}, file = {0};
     rec_log(&in, 1, 0, 1);
     rec_hdr(&in, BUNDLE_REC_LEAF, BUNDLE_RECORD_SIZE_MAX + 1);
@@ -682,7 +724,8 @@ Test(bundle, record_size_limit) {
 }
 
 static void
-leaf_bundle(struct buf *file, uint32_t leaf_len, bool truncate_payload) {
+leaf_bundle(struct buf *file, uint32_t leaf_len, bool truncate_payload)
+{
     struct buf in = {0};
     rec_log(&in, 1, 0, 1);
     rec_fill(&in, BUNDLE_REC_LEAF, leaf_len, 'l');
@@ -697,7 +740,8 @@ leaf_bundle(struct buf *file, uint32_t leaf_len, bool truncate_payload) {
 }
 
 /* A leaf at LEAF_SIZE_MAX, above it, of zero bytes, and cut short by the end of the frame. */
-Test(bundle, leaf_size_limits) {
+Test(bundle, leaf_size_limits)
+{
     struct buf file = {0};
     leaf_bundle(&file, LEAF_SIZE_MAX, false);
     cr_assert_eq(read_all(&file), ERR_OK);
@@ -711,7 +755,8 @@ Test(bundle, leaf_size_limits) {
 }
 
 /* A checkpoint written at NOTE_SIZE_MAX reads back; the writer is the producer here. */
-Test(bundle, checkpoint_at_limit_round_trips) {
+Test(bundle, checkpoint_at_limit_round_trips)
+{
     struct bundle_writer *w = NULL;
     struct bundle_log_hdr h = {.first = 0, .count = 0};
     struct buf file = {0};
@@ -732,7 +777,8 @@ Test(bundle, checkpoint_at_limit_round_trips) {
 }
 
 static void
-checkpoint_bundle(struct buf *file, uint32_t note_len, bool truncate_payload) {
+checkpoint_bundle(struct buf *file, uint32_t note_len, bool truncate_payload)
+{
     struct buf in = {0};
     rec_log(&in, 1, 0, 0);
     rec_fill(&in, BUNDLE_REC_CHECKPOINT, note_len, 'c');
@@ -746,7 +792,8 @@ checkpoint_bundle(struct buf *file, uint32_t note_len, bool truncate_payload) {
 }
 
 /* A checkpoint at NOTE_SIZE_MAX, above it, of zero bytes, and truncated. */
-Test(bundle, checkpoint_size_limits) {
+Test(bundle, checkpoint_size_limits)
+{
     struct buf file = {0};
     checkpoint_bundle(&file, NOTE_SIZE_MAX, false);
     cr_assert_eq(read_all(&file), ERR_OK);
@@ -760,7 +807,8 @@ Test(bundle, checkpoint_size_limits) {
 }
 
 /* LOG payloads are exactly 48 bytes and END payloads exactly 16. */
-Test(bundle, fixed_payload_sizes) {
+Test(bundle, fixed_payload_sizes)
+{
     struct buf in = {0}, file = {0};
     uint32_t log_lens[] = {0, 47, 49};
     for (size_t i = 0; i < 3; i++) {
@@ -783,7 +831,8 @@ Test(bundle, fixed_payload_sizes) {
 }
 
 /* BUNDLE_LOGS_MAX sections written by the writer read back; one more, by hand, is refused. */
-Test(bundle, logs_limit, .timeout = 120) {
+Test(bundle, logs_limit, .timeout = 120)
+{
     struct bundle_writer *w = NULL;
     struct bundle_log_hdr h = {.first = 0, .count = 0};
     struct buf file = {0}, in = {0};
@@ -817,7 +866,8 @@ Test(bundle, logs_limit, .timeout = 120) {
 }
 
 /* first + count must fit a u64: at the edge it does, one past it does not. */
-Test(bundle, leaf_index_overflow) {
+Test(bundle, leaf_index_overflow)
+{
     struct buf in = {0}, file = {0};
     size_t n = 0;
     rec_log(&in, 1, UINT64_MAX - 1, 1);
@@ -865,7 +915,8 @@ enum grammar_case {
 };
 
 static void
-grammar_body(struct buf *in, enum grammar_case c) {
+grammar_body(struct buf *in, enum grammar_case c)
+{
     in->len = 0;
     switch (c) {
     case G_LEAF_BEFORE_LOG:
@@ -941,19 +992,18 @@ grammar_body(struct buf *in, enum grammar_case c) {
         rec_log(in, 1, 0, 0);
         rec_fill(in, BUNDLE_REC_CHECKPOINT, 3, 'c');
         break;
-    case G_EMPTY_BODY:
-        break;
+    case G_EMPTY_BODY: break;
     case G_TRUNCATED_HEADER:
         rec_end(in, 0, 0);
         in->len = 3;
         break;
-    case G_CASES:
-        cr_assert_fail("not a case");
+    case G_CASES: cr_assert_fail("not a case");
     }
 }
 
 /* Every grammar violation, in a bundle whose hash and sizes are right, is ERR_CORRUPT. */
-Test(bundle, grammar_violations) {
+Test(bundle, grammar_violations)
+{
     struct buf in = {0}, file = {0};
     for (int c = 0; c < G_CASES; c++) {
         grammar_body(&in, (enum grammar_case)c);
@@ -969,7 +1019,8 @@ Test(bundle, grammar_violations) {
 
 /* The body is one frame: a second frame, or bytes after the frame, are ERR_CORRUPT even when
  * the records in the first frame are complete. */
-Test(bundle, one_frame_only) {
+Test(bundle, one_frame_only)
+{
     struct buf in = {0}, body = {0}, file = {0};
     rec_end(&in, 0, 0);
     zstd_frame(&body, in.p, in.len);
@@ -990,7 +1041,8 @@ Test(bundle, one_frame_only) {
 }
 
 /* A body that is not zstd at all, or a frame cut short, is ERR_CORRUPT. */
-Test(bundle, not_zstd_or_cut) {
+Test(bundle, not_zstd_or_cut)
+{
     struct buf in = {0}, body = {0}, file = {0};
     rec_end(&in, 0, 0);
     wrap_body(&file, in.p, in.len, in.len); /* the records, uncompressed */
@@ -1009,7 +1061,8 @@ Test(bundle, not_zstd_or_cut) {
 
 /* A frame that asks for a window above BUNDLE_ZSTD_WINDOW_LOG_MAX is refused as a limit
  * (ERR_MSGSIZE) rather than allocated; one at the limit is accepted. */
-Test(bundle, zstd_window_limit) {
+Test(bundle, zstd_window_limit)
+{
     struct buf in = {0}, file = {0};
     rec_end(&in, 0, 0);
     int logs[] = {BUNDLE_ZSTD_WINDOW_LOG_MAX, BUNDLE_ZSTD_WINDOW_LOG_MAX + 1};
@@ -1035,7 +1088,8 @@ Test(bundle, zstd_window_limit) {
 /* ---- the writer's assertions ------------------------------------------------------------- */
 
 static struct bundle_writer *
-writer_on_tmpfile(void) {
+writer_on_tmpfile(void)
+{
     struct bundle_writer *w = NULL;
     FILE *f = tmpfile();
     cr_assert_not_null(f);
@@ -1044,7 +1098,8 @@ writer_on_tmpfile(void) {
 }
 
 /* A leaf outside a section is a programmer error: the writer aborts. */
-Test(bundle_writer, leaf_before_log_aborts, .signal = SIGABRT) {
+Test(bundle_writer, leaf_before_log_aborts, .signal = SIGABRT)
+{
     struct bundle_writer *w = writer_on_tmpfile();
     uint8_t leaf = 1;
     err_code rc = bundle_write_leaf(w, &leaf, 1);
@@ -1052,7 +1107,8 @@ Test(bundle_writer, leaf_before_log_aborts, .signal = SIGABRT) {
 }
 
 /* A checkpoint before the declared count of leaves aborts. */
-Test(bundle_writer, leaf_count_short_aborts, .signal = SIGABRT) {
+Test(bundle_writer, leaf_count_short_aborts, .signal = SIGABRT)
+{
     struct bundle_writer *w = writer_on_tmpfile();
     struct bundle_log_hdr h = {.first = 0, .count = 2};
     uint8_t b = 1;
@@ -1064,7 +1120,8 @@ Test(bundle_writer, leaf_count_short_aborts, .signal = SIGABRT) {
 }
 
 /* A leaf beyond the declared count aborts. */
-Test(bundle_writer, leaf_count_over_aborts, .signal = SIGABRT) {
+Test(bundle_writer, leaf_count_over_aborts, .signal = SIGABRT)
+{
     struct bundle_writer *w = writer_on_tmpfile();
     struct bundle_log_hdr h = {.first = 0, .count = 1};
     uint8_t b = 1;
@@ -1076,7 +1133,8 @@ Test(bundle_writer, leaf_count_over_aborts, .signal = SIGABRT) {
 }
 
 /* Keys that do not increase abort, duplicates included. */
-Test(bundle_writer, duplicate_key_aborts, .signal = SIGABRT) {
+Test(bundle_writer, duplicate_key_aborts, .signal = SIGABRT)
+{
     struct bundle_writer *w = writer_on_tmpfile();
     struct bundle_log_hdr h = {.first = 0, .count = 0};
     uint8_t b = 1;
@@ -1088,7 +1146,8 @@ Test(bundle_writer, duplicate_key_aborts, .signal = SIGABRT) {
 }
 
 /* finish inside a section (no checkpoint yet) aborts. */
-Test(bundle_writer, finish_mid_section_aborts, .signal = SIGABRT) {
+Test(bundle_writer, finish_mid_section_aborts, .signal = SIGABRT)
+{
     struct bundle_writer *w = writer_on_tmpfile();
     struct bundle_log_hdr h = {.first = 0, .count = 0};
     key_of(h.key, 1);
@@ -1098,7 +1157,8 @@ Test(bundle_writer, finish_mid_section_aborts, .signal = SIGABRT) {
 }
 
 /* A leaf above LEAF_SIZE_MAX aborts: the reader would refuse the bundle. */
-Test(bundle_writer, oversize_leaf_aborts, .signal = SIGABRT) {
+Test(bundle_writer, oversize_leaf_aborts, .signal = SIGABRT)
+{
     struct bundle_writer *w = writer_on_tmpfile();
     struct bundle_log_hdr h = {.first = 0, .count = 1};
     static uint8_t big[LEAF_SIZE_MAX + 1];
@@ -1117,7 +1177,8 @@ Test(bundle_writer, oversize_leaf_aborts, .signal = SIGABRT) {
 
 /* Writes a bundle of `leaves` random leaves of LEAF_SIZE_MAX, in 5 sections, to path. */
 static void
-mem_write(const char *path, unsigned leaves) {
+mem_write(const char *path, unsigned leaves)
+{
     struct bundle_writer *w = NULL;
     struct bundle_log_hdr h;
     uint8_t *leaf = malloc(LEAF_SIZE_MAX);
@@ -1153,7 +1214,8 @@ mem_write(const char *path, unsigned leaves) {
 }
 
 static long
-maxrss_kib(void) {
+maxrss_kib(void)
+{
     struct rusage ru;
     if (getrusage(RUSAGE_SELF, &ru) != 0) {
         return -1;
@@ -1164,7 +1226,8 @@ maxrss_kib(void) {
 /* Reads the bundle at path to END; true when it read cleanly with want_leaves leaves. Runs in
  * a child process, so it reports instead of asserting. */
 static bool
-mem_read(const char *path, uint64_t want_leaves) {
+mem_read(const char *path, uint64_t want_leaves)
+{
     struct bundle_reader *r = NULL;
     struct bundle_record rec = {0};
     uint64_t leaves = 0;
@@ -1194,7 +1257,8 @@ mem_read(const char *path, uint64_t want_leaves) {
  * own process so that neither inherits the other's peak, and so that ASan's quarantine (which
  * keeps freed memory out of reuse) cannot charge one read for the other's buffers. */
 static long
-mem_read_delta_kib(const char *path, uint64_t want_leaves) {
+mem_read_delta_kib(const char *path, uint64_t want_leaves)
+{
     int fds[2];
     long delta = -1;
     int status = 0;
@@ -1218,7 +1282,8 @@ mem_read_delta_kib(const char *path, uint64_t want_leaves) {
 /* Reading a 50 MiB bundle costs no more memory than reading a 5 MiB one, and less than 16 MiB
  * in all. The files are written by a child process too, so that the writer's peak (its zstd
  * tables and leaf buffer) is nobody's baseline. */
-Test(bundle, memory_is_flat, .timeout = 300) {
+Test(bundle, memory_is_flat, .timeout = 300)
+{
     char small[] = "/tmp/cdht-bundle-small-XXXXXX";
     char big[] = "/tmp/cdht-bundle-big-XXXXXX";
     int fd1 = mkstemp(small);

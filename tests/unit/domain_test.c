@@ -18,7 +18,8 @@
 
 /* Normalises in and asserts success with the expected bytes. */
 static void
-assert_normalizes(const char *in, size_t max_bytes, const char *want) {
+assert_normalizes(const char *in, size_t max_bytes, const char *want)
+{
     char *out = NULL;
     const char *reason = "unset";
     cr_assert_eq(domain_name_normalize(in, max_bytes, &out, &reason), ERR_OK);
@@ -30,7 +31,8 @@ assert_normalizes(const char *in, size_t max_bytes, const char *want) {
 
 /* Normalises in and asserts ERR_INVAL with the expected reason and no output. */
 static void
-assert_refused(const char *in, size_t max_bytes, const char *want_reason) {
+assert_refused(const char *in, size_t max_bytes, const char *want_reason)
+{
     char *out = (char *)"unset";
     const char *reason = NULL;
     cr_assert_eq(domain_name_normalize(in, max_bytes, &out, &reason), ERR_INVAL);
@@ -40,14 +42,16 @@ assert_refused(const char *in, size_t max_bytes, const char *want_reason) {
 }
 
 /* A name typed with combining marks (NFD) is stored as the precomposed NFC bytes. */
-Test(domain, nfd_name_becomes_nfc) {
+Test(domain, nfd_name_becomes_nfc)
+{
     cr_assert_neq(strcmp(NAME_NFD, NAME_NFC), 0);
     assert_normalizes(NAME_NFD, PERSON_NAME_SIZE_MAX, NAME_NFC);
     assert_normalizes(NAME_NFC, PERSON_NAME_SIZE_MAX, NAME_NFC);
 }
 
 /* Mixed NFC and NFD within one name, and marks in non-canonical order, give the same bytes. */
-Test(domain, mixed_forms_become_nfc) {
+Test(domain, mixed_forms_become_nfc)
+{
     assert_normalizes("Nguy\xe1\xbb\x85n Va\xcc\x86n Tr\xc6\xb0o\xcc\x9b\xcc\x80ng",
                       PERSON_NAME_SIZE_MAX, NAME_NFC);
     /* ờ as ò + horn: the horn (ccc 216) sorts before the grave (ccc 230), then composes. */
@@ -59,7 +63,8 @@ Test(domain, mixed_forms_become_nfc) {
 
 /* Leading and trailing white space is trimmed and inner runs fold to one ASCII space,
  * including tabs, line breaks, no-break and ideographic spaces. */
-Test(domain, whitespace_is_trimmed_and_folded) {
+Test(domain, whitespace_is_trimmed_and_folded)
+{
     assert_normalizes("  " NAME_NFD "  ", PERSON_NAME_SIZE_MAX, NAME_NFC);
     assert_normalizes("Nguyen   Van \t\r\n Truong", PERSON_NAME_SIZE_MAX, "Nguyen Van Truong");
     assert_normalizes("\xc2\xa0Nguyen\xc2\xa0\xe3\x80\x80Van\xe2\x80\x82Truong\xe2\x80\xa8",
@@ -69,7 +74,8 @@ Test(domain, whitespace_is_trimmed_and_folded) {
 }
 
 /* Nothing left after trimming is ERR_INVAL. */
-Test(domain, empty_names_are_refused) {
+Test(domain, empty_names_are_refused)
+{
     assert_refused("", PERSON_NAME_SIZE_MAX, "name is empty");
     assert_refused(" ", PERSON_NAME_SIZE_MAX, "name is empty");
     assert_refused("   \t\n ", PERSON_NAME_SIZE_MAX, "name is empty");
@@ -78,7 +84,8 @@ Test(domain, empty_names_are_refused) {
 
 /* Overlong forms, lone continuation bytes, surrogates, truncated sequences and bytes that are
  * never UTF-8 are ERR_INVAL. */
-Test(domain, invalid_utf8_is_refused) {
+Test(domain, invalid_utf8_is_refused)
+{
     static const char *const bad[] = {
         "\xc0\xaf",         /* overlong '/' in two bytes */
         "\xc1\xbf",         /* overlong U+007F */
@@ -101,7 +108,8 @@ Test(domain, invalid_utf8_is_refused) {
 
 /* C0 and C1 control characters that are not white space, and invisible format characters,
  * are ERR_INVAL. */
-Test(domain, control_and_format_characters_are_refused) {
+Test(domain, control_and_format_characters_are_refused)
+{
     assert_refused("\x01", PERSON_NAME_SIZE_MAX, "name contains a control character");
     assert_refused("Ng\x1buyen", PERSON_NAME_SIZE_MAX, "name contains a control character");
     assert_refused("Nguyen\x7f", PERSON_NAME_SIZE_MAX, "name contains a control character");
@@ -119,7 +127,8 @@ Test(domain, control_and_format_characters_are_refused) {
 
 /* max_bytes applies after normalisation and folding: at the limit is accepted, one byte over
  * is refused, and an NFD input longer than the limit whose NFC form fits is accepted. */
-Test(domain, max_bytes_after_normalisation) {
+Test(domain, max_bytes_after_normalisation)
+{
     assert_normalizes("abcde", 5, "abcde");
     assert_refused("abcde", 4, "name is longer than allowed after normalisation");
     assert_normalizes("  a     b  ", 3, "a b");
@@ -146,7 +155,8 @@ Test(domain, max_bytes_after_normalisation) {
 
 /* Asserts a CCCD check result, and that a refusal's reason does not echo the number. */
 static void
-assert_cccd(const char *id, long year, enum domain_gender g, err_code want, const char *why) {
+assert_cccd(const char *id, long year, enum domain_gender g, err_code want, const char *why)
+{
     const char *reason = "unset";
     cr_assert_eq(domain_citizen_id_check(id, year, g, &reason), want, "id %s", id);
     if (want == ERR_OK) {
@@ -168,7 +178,8 @@ assert_cccd(const char *id, long year, enum domain_gender g, err_code want, cons
 
 /* Valid numbers: a man born 1985 registered in province 001, a woman born 2003, both ends of
  * the province range, and the later centuries' digits. */
-Test(domain, cccd_valid) {
+Test(domain, cccd_valid)
+{
     assert_cccd("001085123456", 1985, DOMAIN_GENDER_MALE, ERR_OK, NULL);
     assert_cccd("001303000001", 2003, DOMAIN_GENDER_FEMALE, ERR_OK, NULL);
     assert_cccd("096185999999", 1985, DOMAIN_GENDER_FEMALE, ERR_OK, NULL);
@@ -179,7 +190,8 @@ Test(domain, cccd_valid) {
 }
 
 /* Wrong lengths and non-digits are refused before anything else is compared. */
-Test(domain, cccd_shape) {
+Test(domain, cccd_shape)
+{
     assert_cccd("00108512345", 1985, DOMAIN_GENDER_MALE, ERR_INVAL, "citizen id must be 12 digits");
     assert_cccd("0010851234567", 1985, DOMAIN_GENDER_MALE, ERR_INVAL,
                 "citizen id must be 12 digits");
@@ -198,7 +210,8 @@ Test(domain, cccd_shape) {
 }
 
 /* Province codes 000 and 097 and above are refused; 001 and 096 are the bounds. */
-Test(domain, cccd_province) {
+Test(domain, cccd_province)
+{
     const char *why = "citizen id province code must be 001 to 096";
     assert_cccd("000085123456", 1985, DOMAIN_GENDER_MALE, ERR_INVAL, why);
     assert_cccd("097085123456", 1985, DOMAIN_GENDER_MALE, ERR_INVAL, why);
@@ -209,7 +222,8 @@ Test(domain, cccd_province) {
 
 /* The fourth digit must match the century of the birth year and the parity of the gender;
  * digits five and six must equal the year modulo 100. */
-Test(domain, cccd_century_gender_year) {
+Test(domain, cccd_century_gender_year)
+{
     const char *gender = "citizen id century/gender digit does not match the gender";
     const char *century = "citizen id century/gender digit does not match the birth year";
     const char *year = "citizen id year digits do not match the birth year";
@@ -233,7 +247,8 @@ Test(domain, cccd_century_gender_year) {
 }
 
 /* Birth years from 1900 to the current year inclusive are accepted. */
-Test(domain, birth_year_bounds) {
+Test(domain, birth_year_bounds)
+{
     const char *reason = "unset";
     cr_assert_eq(domain_birth_year_check(1900, 2025, &reason), ERR_OK);
     cr_assert_null(reason);
@@ -248,7 +263,8 @@ Test(domain, birth_year_bounds) {
 }
 
 /* Genders parse from exactly "male" and "female" and print back the same words. */
-Test(domain, genders) {
+Test(domain, genders)
+{
     enum domain_gender g;
     const char *reason = "unset";
     cr_assert_eq(domain_gender_parse("male", &g, &reason), ERR_OK);
@@ -266,7 +282,8 @@ Test(domain, genders) {
 }
 
 /* The three target groups of 244/QĐ-KHVN, spelled exactly. */
-Test(domain, groups) {
+Test(domain, groups)
+{
     const char *reason = "unset";
     cr_assert_eq(domain_group_check("farmer", &reason), ERR_OK);
     cr_assert_null(reason);
@@ -280,7 +297,8 @@ Test(domain, groups) {
 }
 
 /* The six unit kinds, spelled exactly. */
-Test(domain, unit_kinds) {
+Test(domain, unit_kinds)
+{
     static const char *const good[] = {"province", "district", "commune",
                                        "village",  "school",   "agency"};
     static const char *const bad[] = {"", "hamlet", "Province", "communes", "ward"};
@@ -297,7 +315,8 @@ Test(domain, unit_kinds) {
 }
 
 /* Unit codes: 1 to UNIT_CODE_SIZE_MAX characters of [A-Za-z0-9._-]. */
-Test(domain, unit_codes) {
+Test(domain, unit_codes)
+{
     const char *reason = "unset";
     char code[UNIT_CODE_SIZE_MAX + 2];
     cr_assert_eq(domain_unit_code_check("01", &reason), ERR_OK);
@@ -322,7 +341,8 @@ Test(domain, unit_codes) {
 
 /* The keyed hash is BLAKE2b-256 over the 12 digits: deterministic per key, different across
  * keys and across numbers, and equal to a value computed independently (Python hashlib). */
-Test(domain, citizen_id_hash) {
+Test(domain, citizen_id_hash)
+{
     uint8_t key1[HASH_SIZE], key2[HASH_SIZE];
     uint8_t a[HASH_SIZE], b[HASH_SIZE], c[HASH_SIZE], d[HASH_SIZE];
     for (unsigned i = 0; i < HASH_SIZE; i++) {

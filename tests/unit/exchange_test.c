@@ -374,8 +374,8 @@ Test(exchange, tampered_leaf_byte_refused)
         if (strstr(rep.msg, "leaf 1 is not a valid commit") != NULL) {
             not_commit++;
         } else {
-            cr_assert_not_null(strstr(rep.msg, "do not match the signed checkpoint root"),
-                               "%s: %s", what, rep.msg);
+            cr_assert_not_null(strstr(rep.msg, "do not match the signed checkpoint root"), "%s: %s",
+                               what, rep.msg);
             root++;
         }
         cr_assert_eq(rep.leaves, 0);
@@ -427,8 +427,8 @@ Test(exchange, tampered_checkpoint_text_refused)
     struct rec *cp = &rs.r[recs_find(&rs, BUNDLE_REC_CHECKPOINT, 0)];
     size_t root = note_root_off(cp->data, cp->len);
     size_t targets[] = {root, root + 20, root + 41, /* root line; not the padding bits */
-                        root - 2,                    /* the size "6" */
-                        10};                         /* a hex digit of the origin */
+                        root - 2,                   /* the size "6" */
+                        10};                        /* a hex digit of the origin */
     for (size_t k = 0; k < sizeof targets / sizeof targets[0]; k++) {
         struct exchange_report rep;
         char what[64];
@@ -514,9 +514,9 @@ Test(exchange, validly_signed_wrong_checkpoint_refused)
         }
         uint8_t note[NOTE_SIZE_MAX];
         size_t len = 0;
-        cr_assert_eq(note_sign_checkpoint(&bad, x.src->log_name, x.src->keys.sk, note,
-                                          sizeof note, &len),
-                     ERR_OK);
+        cr_assert_eq(
+            note_sign_checkpoint(&bad, x.src->log_name, x.src->keys.sk, note, sizeof note, &len),
+            ERR_OK);
         free(cp->data);
         cp->data = malloc(len);
         cr_assert_not_null(cp->data);
@@ -547,8 +547,7 @@ Test(exchange, dropped_leaf_refused)
     recs_write(x.tampered, &rs);
     struct exchange_report rep;
     import_expect(x.dst, x.tampered, ERR_CORRUPT, &rep, "dropped leaf");
-    cr_assert_not_null(strstr(rep.msg, "covers 6 leaves but the section ends at 5"), "%s",
-                       rep.msg);
+    cr_assert_not_null(strstr(rep.msg, "covers 6 leaves but the section ends at 5"), "%s", rep.msg);
     recs_free(&rs);
     fx_import_clean(&x);
     fx_close(&x);
@@ -578,8 +577,7 @@ hand_bundle(const char *dir, const char *path, const uint8_t *const *leaves, con
     merkle_frontier_root(&fr, cp.root);
     uint8_t note[NOTE_SIZE_MAX];
     size_t note_len = 0;
-    cr_assert_eq(note_sign_checkpoint(&cp, cp.origin, k->sk, note, sizeof note, &note_len),
-                 ERR_OK);
+    cr_assert_eq(note_sign_checkpoint(&cp, cp.origin, k->sk, note, sizeof note, &note_len), ERR_OK);
     FILE *f = fopen(path, "wb");
     cr_assert_not_null(f);
     struct bundle_writer *w = NULL;
@@ -890,9 +888,9 @@ Test(exchange, skewed_leaves_flagged_and_applied)
     support_state_hex(t, b);
     cr_assert_str_eq(a, b, "skewed leaves are applied");
     sqlite3_stmt *q = NULL;
-    cr_assert_eq(sqlite3_prepare_v2(t->st->db, "SELECT count(*) FROM leaf WHERE skew=1", -1, &q,
-                                    NULL),
-                 SQLITE_OK);
+    cr_assert_eq(
+        sqlite3_prepare_v2(t->st->db, "SELECT count(*) FROM leaf WHERE skew=1", -1, &q, NULL),
+        SQLITE_OK);
     cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
     cr_assert_eq(sqlite3_column_int(q, 0), 3, "the flag is stored with each leaf");
     sqlite3_finalize(q);

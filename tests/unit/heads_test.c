@@ -21,13 +21,15 @@
 #define LINE KEY_B64 " 5 " ROOT_B64 "\n"
 
 static err_code
-decode_str(const char *s, struct heads_entry **e, size_t *n) {
+decode_str(const char *s, struct heads_entry **e, size_t *n)
+{
     return heads_decode((const uint8_t *)s, strlen(s), e, n);
 }
 
 /* Decodes s, expecting want; on failure the out-params must be left empty. */
 static void
-expect(const char *s, err_code want) {
+expect(const char *s, err_code want)
+{
     struct heads_entry *e = (struct heads_entry *)1;
     size_t n = 99;
     err_code rc = decode_str(s, &e, &n);
@@ -40,7 +42,8 @@ expect(const char *s, err_code want) {
 }
 
 static void
-entry_of(struct heads_entry *e, uint32_t key_n, uint64_t size, uint8_t root_fill) {
+entry_of(struct heads_entry *e, uint32_t key_n, uint64_t size, uint8_t root_fill)
+{
     memset(e, 0, sizeof *e);
     for (unsigned i = 0; i < 4; i++) {
         e->key[i] = (uint8_t)(key_n >> (24 - 8 * i));
@@ -51,7 +54,8 @@ entry_of(struct heads_entry *e, uint32_t key_n, uint64_t size, uint8_t root_fill
 
 /* heads_write into memory; *out is malloc'd. */
 static void
-write_mem(const struct heads_entry *e, size_t n, char **out, size_t *len) {
+write_mem(const struct heads_entry *e, size_t n, char **out, size_t *len)
+{
     FILE *f = open_memstream(out, len);
     cr_assert_not_null(f);
     cr_assert_eq(heads_write(f, e, n), ERR_OK);
@@ -61,7 +65,8 @@ write_mem(const struct heads_entry *e, size_t n, char **out, size_t *len) {
 /* ---- round trips -------------------------------------------------------------------------- */
 
 /* Written entries, sizes 0, 1 and UINT64_MAX included, decode to themselves. */
-Test(heads, round_trip) {
+Test(heads, round_trip)
+{
     struct heads_entry in[4];
     struct heads_entry *out = NULL;
     size_t n = 0, len = 0;
@@ -79,7 +84,8 @@ Test(heads, round_trip) {
 }
 
 /* The documented spelling decodes; the writer produces exactly it. */
-Test(heads, known_text) {
+Test(heads, known_text)
+{
     struct heads_entry *e = NULL;
     struct heads_entry want;
     size_t n = 0, len = 0;
@@ -98,7 +104,8 @@ Test(heads, known_text) {
 }
 
 /* No entries: the magic line alone, and an out pointer of NULL. */
-Test(heads, empty) {
+Test(heads, empty)
+{
     struct heads_entry *e = (struct heads_entry *)1;
     size_t n = 7, len = 0;
     char *text = NULL;
@@ -114,7 +121,8 @@ Test(heads, empty) {
 /* ---- malformed files ---------------------------------------------------------------------- */
 
 /* The magic line: missing, wrong, without its newline, with CR, with trailing space. */
-Test(heads, bad_magic) {
+Test(heads, bad_magic)
+{
     expect("", ERR_CORRUPT);
     expect(HEADS_MAGIC_LINE, ERR_CORRUPT);
     expect("cdht-heads v2\n", ERR_CORRUPT);
@@ -127,7 +135,8 @@ Test(heads, bad_magic) {
 
 /* Line structure: unterminated, CR, spaces doubled, leading or trailing, tabs, empty lines,
  * missing fields, NUL bytes. */
-Test(heads, bad_line_structure) {
+Test(heads, bad_line_structure)
+{
     expect(MAGIC KEY_B64 " 5 " ROOT_B64, ERR_CORRUPT);
     expect(MAGIC KEY_B64 " 5 " ROOT_B64 "\r\n", ERR_CORRUPT);
     expect(MAGIC KEY_B64 "  5 " ROOT_B64 "\n", ERR_CORRUPT);
@@ -163,7 +172,8 @@ Test(heads, bad_line_structure) {
 
 /* Base64 fields: wrong alphabet (URL-safe), invalid characters, too short, too long, missing
  * padding, non-zero padding bits, and values of 31 or 33 bytes. */
-Test(heads, bad_base64) {
+Test(heads, bad_base64)
+{
     /* URL-safe alphabet: '_' where the original has '/'. */
     expect(MAGIC KEY_B64 " 5 "
                          "_/////////////////////////////////////////8=\n",
@@ -199,7 +209,8 @@ Test(heads, bad_base64) {
 }
 
 /* Sizes: decimal digits only, no sign, no leading zero, within u64. */
-Test(heads, sizes) {
+Test(heads, sizes)
+{
     expect(MAGIC KEY_B64 " 0 " ROOT_B64 "\n", ERR_OK);
     expect(MAGIC KEY_B64 " 18446744073709551615 " ROOT_B64 "\n", ERR_OK);
     expect(MAGIC KEY_B64 " 18446744073709551616 " ROOT_B64 "\n", ERR_CORRUPT);
@@ -218,7 +229,8 @@ Test(heads, sizes) {
 }
 
 /* Keys strictly increasing by bytes: equal or decreasing neighbours are refused. */
-Test(heads, order) {
+Test(heads, order)
+{
     struct heads_entry in[2];
     char *text = NULL;
     size_t len = 0;
@@ -244,7 +256,8 @@ Test(heads, order) {
 
 /* A file cut at any length shorter than the whole is ERR_CORRUPT, zero length included,
  * except where the cut falls just after a newline: that is a shorter, valid file. */
-Test(heads, truncated_anywhere) {
+Test(heads, truncated_anywhere)
+{
     const char good[] = MAGIC LINE LINE;
     struct heads_entry *e = NULL;
     size_t n = 0;
@@ -271,7 +284,8 @@ Test(heads, truncated_anywhere) {
 
 /* A file of HEADS_FILE_SIZE_MAX bytes passes the size check (and is refused for its content);
  * one byte more is ERR_MSGSIZE before any is read. */
-Test(heads, file_size_limit) {
+Test(heads, file_size_limit)
+{
     uint8_t *b = malloc(HEADS_FILE_SIZE_MAX + 1);
     struct heads_entry *e = NULL;
     size_t n = 0;
@@ -286,7 +300,8 @@ Test(heads, file_size_limit) {
 
 /* HEADS_ENTRIES_MAX entries round trip and can each be found; one more is ERR_MSGSIZE from
  * the decoder and from the writer. */
-Test(heads, entries_limit, .timeout = 60) {
+Test(heads, entries_limit, .timeout = 60)
+{
     struct heads_entry *in = calloc(HEADS_ENTRIES_MAX + 1, sizeof *in);
     struct heads_entry *out = NULL;
     size_t n = 0, len = 0;
@@ -329,7 +344,8 @@ Test(heads, entries_limit, .timeout = 60) {
 /* ---- heads_find --------------------------------------------------------------------------- */
 
 /* Each present key is found; keys below, between and above are not; empty input finds none. */
-Test(heads, find) {
+Test(heads, find)
+{
     struct heads_entry e[5];
     uint8_t key[KEY_PUBLIC_SIZE];
     for (uint32_t i = 0; i < 5; i++) {
@@ -354,7 +370,8 @@ Test(heads, find) {
 }
 
 /* heads_write with unsorted entries is a programmer error: it aborts. */
-Test(heads, write_unsorted_aborts, .signal = SIGABRT) {
+Test(heads, write_unsorted_aborts, .signal = SIGABRT)
+{
     struct heads_entry e[2];
     entry_of(&e[0], 2, 0, 0);
     entry_of(&e[1], 1, 0, 0);
@@ -365,7 +382,8 @@ Test(heads, write_unsorted_aborts, .signal = SIGABRT) {
 }
 
 /* heads_write with a duplicate key aborts too. */
-Test(heads, write_duplicate_aborts, .signal = SIGABRT) {
+Test(heads, write_duplicate_aborts, .signal = SIGABRT)
+{
     struct heads_entry e[2];
     entry_of(&e[0], 1, 0, 0);
     entry_of(&e[1], 1, 5, 0);

@@ -33,7 +33,8 @@ static char tmpdir[64];
 static char pathbuf[256];
 
 static void
-setup(void) {
+setup(void)
+{
     strcpy(tmpdir, "/tmp/cdht-keys-test-XXXXXX");
     cr_assert_not_null(mkdtemp(tmpdir));
     cr_assert_eq(sodium_init() >= 0, 1);
@@ -42,7 +43,8 @@ setup(void) {
 /* Removes what a test left in its directory; the directory holds only files and FIFOs, plus
  * at most one subdirectory level made by the non-regular-file test. */
 static void
-teardown(void) {
+teardown(void)
+{
     DIR *d = opendir(tmpdir);
     if (d == NULL) {
         return;
@@ -65,13 +67,15 @@ teardown(void) {
 TestSuite(keys, .init = setup, .fini = teardown);
 
 static const char *
-path_in(const char *name) {
+path_in(const char *name)
+{
     snprintf(pathbuf, sizeof pathbuf, "%s/%s", tmpdir, name);
     return pathbuf;
 }
 
 static void
-write_file(const char *path, const void *data, size_t len, mode_t mode) {
+write_file(const char *path, const void *data, size_t len, mode_t mode)
+{
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     cr_assert_geq(fd, 0);
     cr_assert_eq(write(fd, data, len), (ssize_t)len);
@@ -80,7 +84,8 @@ write_file(const char *path, const void *data, size_t len, mode_t mode) {
 }
 
 static size_t
-read_file(const char *path, uint8_t *buf, size_t cap) {
+read_file(const char *path, uint8_t *buf, size_t cap)
+{
     FILE *f = fopen(path, "rb");
     cr_assert_not_null(f);
     size_t n = fread(buf, 1, cap, f);
@@ -89,7 +94,8 @@ read_file(const char *path, uint8_t *buf, size_t cap) {
 }
 
 static uint64_t
-get_u64_be(const uint8_t *p) {
+get_u64_be(const uint8_t *p)
+{
     uint64_t v = 0;
     for (unsigned i = 0; i < 8u; i++) {
         v = (v << 8) | p[i];
@@ -98,7 +104,8 @@ get_u64_be(const uint8_t *p) {
 }
 
 static void
-put_u64_be(uint8_t *p, uint64_t v) {
+put_u64_be(uint8_t *p, uint64_t v)
+{
     for (unsigned i = 0; i < 8u; i++) {
         p[i] = (uint8_t)(v >> (56u - 8u * i));
     }
@@ -108,7 +115,8 @@ put_u64_be(uint8_t *p, uint64_t v) {
  * of keys_encode (which always writes INTERACTIVE). */
 static void
 seal_with_limits(const uint8_t seed[KEY_SEED_SIZE], const char *pass, uint64_t ops, uint64_t mem,
-                 uint8_t out[KEYS_FILE_SEALED_SIZE]) {
+                 uint8_t out[KEYS_FILE_SEALED_SIZE])
+{
     uint8_t key[crypto_secretbox_KEYBYTES];
     memcpy(out, KEYS_MAGIC, 8);
     out[T_OFF_KDF] = 1;
@@ -124,13 +132,15 @@ seal_with_limits(const uint8_t seed[KEY_SEED_SIZE], const char *pass, uint64_t o
 }
 
 static void
-assert_wiped(const struct keys *k) {
+assert_wiped(const struct keys *k)
+{
     static const struct keys zero;
     cr_assert_arr_eq(k, &zero, sizeof zero, "a failed call leaves no key material behind");
 }
 
 /* A plain key round-trips through its file, which is exactly 41 bytes at mode 0600. */
-Test(keys, plain_round_trip) {
+Test(keys, plain_round_trip)
+{
     struct keys gen, got;
     const char *p = path_in("key");
     struct stat st;
@@ -147,7 +157,8 @@ Test(keys, plain_round_trip) {
 }
 
 /* A sealed key round-trips, and its file records libsodium's INTERACTIVE Argon2id limits. */
-Test(keys, sealed_round_trip) {
+Test(keys, sealed_round_trip)
+{
     static const char pass[] = "correct horse battery staple";
     struct keys gen, got;
     const char *p = path_in("key");
@@ -166,7 +177,8 @@ Test(keys, sealed_round_trip) {
 }
 
 /* The loaded secret key signs, and the public key from generation verifies the signature. */
-Test(keys, loaded_key_signs_and_pk_verifies) {
+Test(keys, loaded_key_signs_and_pk_verifies)
+{
     static const uint8_t msg[] = "checkpoint 42";
     struct keys gen, got;
     uint8_t sig[SIG_SIZE];
@@ -180,7 +192,8 @@ Test(keys, loaded_key_signs_and_pk_verifies) {
 }
 
 /* A wrong passphrase is ERR_AUTH, and nothing of the key is left in the output. */
-Test(keys, wrong_passphrase_is_auth) {
+Test(keys, wrong_passphrase_is_auth)
+{
     struct keys gen, got;
     const char *p = path_in("key");
     cr_assert_eq(keys_generate(p, "right", 5, &gen), ERR_OK);
@@ -190,7 +203,8 @@ Test(keys, wrong_passphrase_is_auth) {
 }
 
 /* A sealed key without a passphrase (NULL, or empty) is ERR_AUTH. */
-Test(keys, missing_passphrase_on_sealed_is_auth) {
+Test(keys, missing_passphrase_on_sealed_is_auth)
+{
     struct keys gen, got;
     const char *p = path_in("key");
     cr_assert_eq(keys_generate(p, "secret", 6, &gen), ERR_OK);
@@ -201,7 +215,8 @@ Test(keys, missing_passphrase_on_sealed_is_auth) {
 }
 
 /* A plain key given a passphrase loads anyway: the passphrase is ignored. */
-Test(keys, plain_key_ignores_passphrase) {
+Test(keys, plain_key_ignores_passphrase)
+{
     struct keys gen, got;
     const char *p = path_in("key");
     cr_assert_eq(keys_generate(p, NULL, 0, &gen), ERR_OK);
@@ -210,7 +225,8 @@ Test(keys, plain_key_ignores_passphrase) {
 }
 
 /* Any group or other permission bit refuses the file with ERR_INVAL; owner-only modes load. */
-Test(keys, loose_modes_are_refused) {
+Test(keys, loose_modes_are_refused)
+{
     static const mode_t refused[] = {0644, 0640, 0604, 0610, 0601, 0660, 0666};
     static const mode_t accepted[] = {0600, 0400, 0700};
     struct keys gen, got;
@@ -231,7 +247,8 @@ Test(keys, loose_modes_are_refused) {
 
 /* Every truncation of a plain and of a sealed file, and any extra byte, is ERR_CORRUPT. The
  * sealed ones fail on size, before Argon2id runs, so a passphrase does not change the code. */
-Test(keys, truncated_and_extended_files_are_corrupt) {
+Test(keys, truncated_and_extended_files_are_corrupt)
+{
     struct keys gen, got;
     uint8_t plain[KEYS_FILE_SIZE_MAX + 1], sealed[KEYS_FILE_SIZE_MAX + 1];
     uint8_t big[4096];
@@ -266,7 +283,8 @@ Test(keys, truncated_and_extended_files_are_corrupt) {
 }
 
 /* One flipped bit in the salt, the nonce, the tag or the ciphertext is ERR_AUTH. */
-Test(keys, flipped_sealed_byte_is_auth) {
+Test(keys, flipped_sealed_byte_is_auth)
+{
     static const size_t offsets[] = {T_OFF_SALT, T_OFF_NONCE + 23u, T_OFF_BOX,
                                      KEYS_FILE_SEALED_SIZE - 1u};
     struct keys gen, got;
@@ -287,7 +305,8 @@ Test(keys, flipped_sealed_byte_is_auth) {
 }
 
 /* A wrong magic, an unknown kdf, or a known kdf at the other kdf's size is ERR_CORRUPT. */
-Test(keys, bad_header_is_corrupt) {
+Test(keys, bad_header_is_corrupt)
+{
     struct keys gen, got;
     uint8_t plain[KEYS_FILE_PLAIN_SIZE], sealed[KEYS_FILE_SEALED_SIZE];
     const char *p = path_in("key");
@@ -327,7 +346,8 @@ Test(keys, bad_header_is_corrupt) {
 
 /* Stored Argon2id limits below libsodium's minimums or above MODERATE are ERR_CORRUPT before any
  * memory is allocated, with or without a passphrase. */
-Test(keys, hostile_limits_are_corrupt) {
+Test(keys, hostile_limits_are_corrupt)
+{
     struct keys gen, got;
     uint8_t file[KEYS_FILE_SEALED_SIZE], bad[KEYS_FILE_SEALED_SIZE];
     const uint64_t ops_ok = crypto_pwhash_OPSLIMIT_INTERACTIVE;
@@ -359,7 +379,8 @@ Test(keys, hostile_limits_are_corrupt) {
 
 /* The accepted range is inclusive at both ends: a file sealed at libsodium's minimum limits and
  * one at MODERATE load, as written by an independent encoder. */
-Test(keys, limits_at_bounds_are_accepted) {
+Test(keys, limits_at_bounds_are_accepted)
+{
     uint8_t seed[KEY_SEED_SIZE], pk[KEY_PUBLIC_SIZE], sk[KEY_SECRET_SIZE];
     uint8_t file[KEYS_FILE_SEALED_SIZE];
     struct keys got;
@@ -379,7 +400,8 @@ Test(keys, limits_at_bounds_are_accepted) {
 }
 
 /* Generating over an existing file fails with ERR_IO and leaves that file as it was. */
-Test(keys, generate_never_overwrites) {
+Test(keys, generate_never_overwrites)
+{
     static const char sentinel[] = "not a key, but somebody's file";
     uint8_t after[64];
     struct keys got;
@@ -403,7 +425,8 @@ Test(keys, generate_never_overwrites) {
 }
 
 /* The file is 0600 whatever the umask, including one that would strip the owner's bits. */
-Test(keys, mode_is_0600_under_any_umask) {
+Test(keys, mode_is_0600_under_any_umask)
+{
     static const mode_t masks[] = {0, 022, 077, 0377};
     struct keys got;
     struct stat st;
@@ -418,7 +441,8 @@ Test(keys, mode_is_0600_under_any_umask) {
 }
 
 /* A write that fails half-way leaves no file behind (RLIMIT_FSIZE cuts the write short). */
-Test(keys, failed_write_removes_partial_file) {
+Test(keys, failed_write_removes_partial_file)
+{
     struct keys got;
     struct rlimit rl;
     signal(SIGXFSZ, SIG_IGN); /* so the cut-short write fails with EFBIG instead of a signal */
@@ -437,7 +461,8 @@ Test(keys, failed_write_removes_partial_file) {
 
 /* Refused arguments and missing paths: an empty passphrase seals nothing and is ERR_INVAL; a
  * missing directory or file is ERR_NOTFOUND; a directory or FIFO is not a key file. */
-Test(keys, refused_arguments_and_paths) {
+Test(keys, refused_arguments_and_paths)
+{
     struct keys got;
     int sealed = -1;
     cr_assert_eq(keys_generate(path_in("key"), "", 0, &got), ERR_INVAL);
@@ -460,7 +485,8 @@ Test(keys, refused_arguments_and_paths) {
 }
 
 /* keys_encode of a plain key is deterministic and matches the file keys_generate wrote. */
-Test(keys, encode_matches_file) {
+Test(keys, encode_matches_file)
+{
     struct keys gen;
     uint8_t file[KEYS_FILE_SIZE_MAX + 1], buf[KEYS_FILE_SIZE_MAX];
     size_t len = 0;
@@ -479,7 +505,8 @@ Test(keys, encode_matches_file) {
 
 /* Passphrase files: empty is ERR_INVAL, PASSPHRASE_SIZE_MAX bytes load, one more is
  * ERR_MSGSIZE, and exactly one trailing LF or CRLF is stripped (not counted in the limit). */
-Test(keys, passphrase_file_limits) {
+Test(keys, passphrase_file_limits)
+{
     char pass[PASSPHRASE_SIZE_MAX];
     char raw[PASSPHRASE_SIZE_MAX + 8];
     size_t len = 99;
@@ -539,7 +566,8 @@ Test(keys, passphrase_file_limits) {
 }
 
 /* A passphrase read from a file opens the key sealed with the same bytes. */
-Test(keys, passphrase_file_opens_sealed_key) {
+Test(keys, passphrase_file_opens_sealed_key)
+{
     char pass[PASSPHRASE_SIZE_MAX];
     size_t len = 0;
     struct keys gen, got;

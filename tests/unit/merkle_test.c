@@ -22,7 +22,8 @@ struct tree {
 };
 
 static err_code
-tree_leaf_cb(void *ctx, uint64_t index, uint8_t out[HASH_SIZE]) {
+tree_leaf_cb(void *ctx, uint64_t index, uint8_t out[HASH_SIZE])
+{
     struct tree *t = ctx;
     if (index == t->fail_at) {
         return ERR_IO;
@@ -33,14 +34,16 @@ tree_leaf_cb(void *ctx, uint64_t index, uint8_t out[HASH_SIZE]) {
 }
 
 static void
-suite_init(void) {
+suite_init(void)
+{
     cr_assert_geq(sodium_init(), 0);
 }
 
 TestSuite(merkle, .init = suite_init);
 
 static void
-hex_to(const char *hex, uint8_t *out, size_t want) {
+hex_to(const char *hex, uint8_t *out, size_t want)
+{
     size_t n = 0;
     cr_assert_eq(sodium_hex2bin(out, want, hex, strlen(hex), NULL, &n, NULL), 0);
     cr_assert_eq(n, want);
@@ -136,7 +139,8 @@ static const struct {
 };
 
 static void
-kat_tree(struct tree *t) {
+kat_tree(struct tree *t)
+{
     memset(t, 0, sizeof *t);
     t->fail_at = UINT64_MAX;
     for (size_t i = 0; i < 8; i++) {
@@ -147,7 +151,8 @@ kat_tree(struct tree *t) {
 
 /* A tree of n leaves whose data are distinct, so every leaf hash differs. */
 static void
-test_tree(struct tree *t, uint64_t n) {
+test_tree(struct tree *t, uint64_t n)
+{
     cr_assert_leq(n, TREE_LEAVES_MAX);
     memset(t, 0, sizeof *t);
     t->fail_at = UINT64_MAX;
@@ -159,12 +164,14 @@ test_tree(struct tree *t, uint64_t n) {
 }
 
 static void
-root_of(struct tree *t, uint64_t n, uint8_t out[HASH_SIZE]) {
+root_of(struct tree *t, uint64_t n, uint8_t out[HASH_SIZE])
+{
     cr_assert_eq(merkle_range_root(tree_leaf_cb, t, 0, n, out), ERR_OK);
 }
 
 /* The empty tree's root is SHA-256 of nothing, from both the frontier and the range root. */
-Test(merkle, empty_root) {
+Test(merkle, empty_root)
+{
     struct tree t;
     struct merkle_frontier f;
     uint8_t want[HASH_SIZE];
@@ -179,7 +186,8 @@ Test(merkle, empty_root) {
 }
 
 /* The roots of the RFC 6962 test tree at sizes 1..8 match the published values. */
-Test(merkle, kat_roots) {
+Test(merkle, kat_roots)
+{
     struct tree t;
     struct merkle_frontier f;
     uint8_t want[HASH_SIZE];
@@ -197,7 +205,8 @@ Test(merkle, kat_roots) {
 }
 
 /* Generated inclusion proofs equal the published ones, and the published ones verify. */
-Test(merkle, kat_inclusion) {
+Test(merkle, kat_inclusion)
+{
     struct tree t;
     uint8_t proof[MERKLE_PROOF_HASHES_MAX][HASH_SIZE];
     uint8_t want[3][HASH_SIZE];
@@ -222,7 +231,8 @@ Test(merkle, kat_inclusion) {
 }
 
 /* Generated consistency proofs equal the published ones, and the published ones verify. */
-Test(merkle, kat_consistency) {
+Test(merkle, kat_consistency)
+{
     struct tree t;
     uint8_t proof[MERKLE_PROOF_HASHES_MAX][HASH_SIZE];
     uint8_t want[3][HASH_SIZE];
@@ -250,7 +260,8 @@ Test(merkle, kat_consistency) {
 
 /* The probes transparency-dev/merkle runs against each known proof (wrong index or size,
  * garbage before or after, a dropped hash, swapped roots) are all refused. */
-Test(merkle, kat_probes_refused) {
+Test(merkle, kat_probes_refused)
+{
     struct tree t;
     uint8_t proof[MERKLE_PROOF_HASHES_MAX + 1][HASH_SIZE];
     uint8_t root[HASH_SIZE];
@@ -301,7 +312,8 @@ Test(merkle, kat_probes_refused) {
  * the leaf hash in turn: each single-bit change must be refused with ERR_AUTH. */
 static void
 check_inclusion_all_flips(uint64_t index, uint64_t size, uint8_t leaf[HASH_SIZE],
-                          uint8_t proof[][HASH_SIZE], size_t count, uint8_t root[HASH_SIZE]) {
+                          uint8_t proof[][HASH_SIZE], size_t count, uint8_t root[HASH_SIZE])
+{
     cr_assert_eq(merkle_verify_inclusion(index, size, leaf, CPROOF(proof), count, root), ERR_OK,
                  "leaf %lu of %lu", (unsigned long)index, (unsigned long)size);
     for (size_t h = 0; h <= count + 1; h++) {
@@ -322,7 +334,8 @@ check_inclusion_all_flips(uint64_t index, uint64_t size, uint8_t leaf[HASH_SIZE]
 /* Every inclusion proof in every tree of lo..hi leaves verifies, and no corruption of one bit
  * does; a proof one hash short or long is refused too. */
 static void
-inclusion_exhaustive(uint64_t lo, uint64_t hi) {
+inclusion_exhaustive(uint64_t lo, uint64_t hi)
+{
     struct tree t;
     uint8_t proof[MERKLE_PROOF_HASHES_MAX + 1][HASH_SIZE];
     uint8_t root[HASH_SIZE];
@@ -349,22 +362,26 @@ inclusion_exhaustive(uint64_t lo, uint64_t hi) {
     }
 }
 
-Test(merkle, inclusion_exhaustive_1_32) {
+Test(merkle, inclusion_exhaustive_1_32)
+{
     inclusion_exhaustive(1, 32);
 }
 
-Test(merkle, inclusion_exhaustive_33_48) {
+Test(merkle, inclusion_exhaustive_33_48)
+{
     inclusion_exhaustive(33, 48);
 }
 
-Test(merkle, inclusion_exhaustive_49_64) {
+Test(merkle, inclusion_exhaustive_49_64)
+{
     inclusion_exhaustive(49, 64);
 }
 
 /* Verifies a consistency proof, then flips every bit of every proof hash and of both roots. */
 static void
 check_consistency_all_flips(uint64_t m, uint64_t n, uint8_t old_root[HASH_SIZE],
-                            uint8_t new_root[HASH_SIZE], uint8_t proof[][HASH_SIZE], size_t count) {
+                            uint8_t new_root[HASH_SIZE], uint8_t proof[][HASH_SIZE], size_t count)
+{
     cr_assert_eq(merkle_verify_consistency(m, n, old_root, new_root, CPROOF(proof), count), ERR_OK,
                  "%lu -> %lu", (unsigned long)m, (unsigned long)n);
     for (size_t h = 0; h < count + 2; h++) {
@@ -384,7 +401,8 @@ check_consistency_all_flips(uint64_t m, uint64_t n, uint8_t old_root[HASH_SIZE],
 /* Every consistency proof between trees of 1..64 leaves (new sizes lo..hi) verifies, and no
  * corruption of one bit does; a truncated or extended proof is refused too. */
 static void
-consistency_exhaustive(uint64_t lo, uint64_t hi) {
+consistency_exhaustive(uint64_t lo, uint64_t hi)
+{
     struct tree t;
     uint8_t proof[MERKLE_PROOF_HASHES_MAX + 1][HASH_SIZE];
     uint8_t roots[TREE_LEAVES_MAX + 1][HASH_SIZE];
@@ -416,25 +434,30 @@ consistency_exhaustive(uint64_t lo, uint64_t hi) {
     }
 }
 
-Test(merkle, consistency_exhaustive_1_32) {
+Test(merkle, consistency_exhaustive_1_32)
+{
     consistency_exhaustive(1, 32);
 }
 
-Test(merkle, consistency_exhaustive_33_48) {
+Test(merkle, consistency_exhaustive_33_48)
+{
     consistency_exhaustive(33, 48);
 }
 
-Test(merkle, consistency_exhaustive_49_56) {
+Test(merkle, consistency_exhaustive_49_56)
+{
     consistency_exhaustive(49, 56);
 }
 
-Test(merkle, consistency_exhaustive_57_64) {
+Test(merkle, consistency_exhaustive_57_64)
+{
     consistency_exhaustive(57, 64);
 }
 
 /* Impossible inclusion arguments are ERR_INVAL: an index outside the tree, an empty tree, and
  * a proof longer than any tree has; a proof at the length limit is merely wrong. */
-Test(merkle, verify_inclusion_refuses_impossible_args) {
+Test(merkle, verify_inclusion_refuses_impossible_args)
+{
     uint8_t proof[MERKLE_PROOF_HASHES_MAX + 1][HASH_SIZE];
     uint8_t leaf[HASH_SIZE];
     uint8_t root[HASH_SIZE];
@@ -464,7 +487,8 @@ Test(merkle, verify_inclusion_refuses_impossible_args) {
 
 /* Impossible consistency arguments are ERR_INVAL; the degenerate sizes RFC 9162 leaves out
  * (equal sizes, an empty old tree) verify only with an empty proof and matching roots. */
-Test(merkle, verify_consistency_refuses_impossible_args) {
+Test(merkle, verify_consistency_refuses_impossible_args)
+{
     uint8_t proof[MERKLE_PROOF_HASHES_MAX + 1][HASH_SIZE];
     uint8_t a[HASH_SIZE];
     uint8_t b[HASH_SIZE];
@@ -504,7 +528,8 @@ Test(merkle, verify_consistency_refuses_impossible_args) {
 
 /* Proof generation refuses what has no proof: an index outside the tree, an empty old tree,
  * a shrinking tree, and trees beyond the 2^63 leaves limits.h sizes proofs for. */
-Test(merkle, generate_refuses_impossible_args) {
+Test(merkle, generate_refuses_impossible_args)
+{
     struct tree t;
     uint8_t proof[MERKLE_PROOF_HASHES_MAX][HASH_SIZE];
     size_t count = 99;
@@ -526,7 +551,8 @@ Test(merkle, generate_refuses_impossible_args) {
 }
 
 /* An error from the leaf source (an SQLite read in node/log.c) comes back unchanged. */
-Test(merkle, leaf_source_error_propagates) {
+Test(merkle, leaf_source_error_propagates)
+{
     struct tree t;
     uint8_t proof[MERKLE_PROOF_HASHES_MAX][HASH_SIZE];
     size_t count = 99;
@@ -542,7 +568,8 @@ Test(merkle, leaf_source_error_propagates) {
 }
 
 /* For every size 0..256 the frontier's root equals the root computed from all the leaves. */
-Test(merkle, frontier_root_equals_range_root) {
+Test(merkle, frontier_root_equals_range_root)
+{
     struct tree t;
     struct merkle_frontier f;
     uint8_t a[HASH_SIZE];
@@ -562,7 +589,8 @@ Test(merkle, frontier_root_equals_range_root) {
 
 /* encode then decode gives back the same frontier, for every size 0..256 and for the size with
  * all 64 bits set (the encoded length limit). */
-Test(merkle, frontier_encode_decode_round_trip) {
+Test(merkle, frontier_encode_decode_round_trip)
+{
     struct tree t;
     struct merkle_frontier f;
     struct merkle_frontier g;
@@ -602,7 +630,8 @@ Test(merkle, frontier_encode_decode_round_trip) {
 
 /* decode refuses a wrong length (zero, short of the size field, one hash byte short or long,
  * one past the limit) and a hash count that is not popcount(size), all with ERR_CORRUPT. */
-Test(merkle, frontier_decode_refuses_bad_lengths) {
+Test(merkle, frontier_decode_refuses_bad_lengths)
+{
     struct merkle_frontier f;
     struct merkle_frontier g;
     uint8_t buf[MERKLE_FRONTIER_ENCODED_MAX + 1];
@@ -638,7 +667,8 @@ Test(merkle, frontier_decode_refuses_bad_lengths) {
 
 /* The leaf and node hashes use the RFC 6962 prefixes 0x00 and 0x01, so a leaf whose data is
  * two hashes does not collide with the node over them. */
-Test(merkle, leaf_and_node_are_domain_separated) {
+Test(merkle, leaf_and_node_are_domain_separated)
+{
     uint8_t l[HASH_SIZE];
     uint8_t r[HASH_SIZE];
     uint8_t node[HASH_SIZE];

@@ -22,7 +22,8 @@ static uint8_t wit_sk[KEY_SECRET_SIZE];
 static const char wit_name[] = "example.com/witness";
 
 static void
-suite_init(void) {
+suite_init(void)
+{
     uint8_t seed[KEY_SEED_SIZE];
     cr_assert_geq(sodium_init(), 0);
     memset(seed, 0x42, sizeof seed);
@@ -35,7 +36,8 @@ suite_init(void) {
 TestSuite(note, .init = suite_init);
 
 static void
-test_checkpoint(struct checkpoint *cp, const char *origin, uint64_t size) {
+test_checkpoint(struct checkpoint *cp, const char *origin, uint64_t size)
+{
     memset(cp, 0, sizeof *cp);
     cr_assert_lt(strlen(origin), sizeof cp->origin);
     strcpy(cp->origin, origin);
@@ -46,14 +48,16 @@ test_checkpoint(struct checkpoint *cp, const char *origin, uint64_t size) {
 }
 
 static void
-sign_ok(const struct checkpoint *cp, uint8_t *out, size_t *len) {
+sign_ok(const struct checkpoint *cp, uint8_t *out, size_t *len)
+{
     cr_assert_eq(note_sign_checkpoint(cp, log_name, log_sk, out, NOTE_SIZE_MAX, len), ERR_OK);
 }
 
 /* Appends "— <name> base64(key id || Ed25519(text))\n" for (name, pk, sk) to out at *len. */
 static void
 append_sigline(uint8_t *out, size_t *len, size_t cap, const char *name, const uint8_t *pk,
-               const uint8_t *sk, const uint8_t *text, size_t text_len) {
+               const uint8_t *sk, const uint8_t *text, size_t text_len)
+{
     uint8_t raw[NOTE_KEY_ID_SIZE + SIG_SIZE];
     char b64[sodium_base64_ENCODED_LEN(sizeof raw, sodium_base64_VARIANT_ORIGINAL)];
     note_key_id(name, pk, raw);
@@ -66,7 +70,8 @@ append_sigline(uint8_t *out, size_t *len, size_t cap, const char *name, const ui
 
 /* Appends raw text to out at *len. */
 static void
-append(uint8_t *out, size_t *len, size_t cap, const char *s) {
+append(uint8_t *out, size_t *len, size_t cap, const char *s)
+{
     size_t n = strlen(s);
     cr_assert_leq(n, cap - *len);
     memcpy(out + *len, s, n);
@@ -75,7 +80,8 @@ append(uint8_t *out, size_t *len, size_t cap, const char *s) {
 
 /* Builds "<text>\n<our signature line>" where text is signed as given (it must end in \n). */
 static size_t
-signed_note(const char *text, uint8_t *out, size_t cap) {
+signed_note(const char *text, uint8_t *out, size_t cap)
+{
     size_t len = 0;
     append(out, &len, cap, text);
     size_t text_len = len;
@@ -85,13 +91,15 @@ signed_note(const char *text, uint8_t *out, size_t cap) {
 }
 
 static err_code
-verify(const uint8_t *note, size_t len, struct checkpoint *cp) {
+verify(const uint8_t *note, size_t len, struct checkpoint *cp)
+{
     return note_verify_checkpoint(note, len, log_name, log_pk, cp);
 }
 
 /* A signed checkpoint verifies under its key and gives back exactly what was signed, in the
  * C2SP text form byte for byte. */
-Test(note, sign_verify_round_trip) {
+Test(note, sign_verify_round_trip)
+{
     static const uint64_t sizes[] = {0, 1, 9, 10, 12345, UINT64_MAX - 1, UINT64_MAX};
     uint8_t buf[NOTE_SIZE_MAX];
     size_t len;
@@ -124,7 +132,8 @@ Test(note, sign_verify_round_trip) {
  * signed by Ed25519 seed {17, 0, ...} under the name sigsum.org/v1/tree/<hex SHA-256(pk)>.
  * Ed25519 is deterministic, so our signer must reproduce it byte for byte, and verify it.
  */
-Test(note, kat_sigsum_checkpoint_signed_identically) {
+Test(note, kat_sigsum_checkpoint_signed_identically)
+{
     static const char want[] =
         "sigsum.org/v1/tree/e796172b92befd62d9dc67e41c2f5bc9d3100a3023b20b1ca40288dd1c679e69\n"
         "10\n"
@@ -167,7 +176,8 @@ Test(note, kat_sigsum_checkpoint_signed_identically) {
  * https://sum.golang.org/latest, 2024-09-23"), with the key golang/go ships in
  * src/cmd/go/internal/modfetch/key.go. Its origin differs from its key name, as C2SP allows.
  */
-Test(note, kat_sum_golang_org_checkpoint_verifies) {
+Test(note, kat_sum_golang_org_checkpoint_verifies)
+{
     static const char vkey[] =
         "sum.golang.org+033de0ae+Ac4zctda0e5eza+HJyk9SxEdh+s3Ux18htTTAD8OuAn8";
     static const char note[] = "go.sum database tree\n"
@@ -216,7 +226,8 @@ Test(note, kat_sum_golang_org_checkpoint_verifies) {
  * keys parse and re-format identically; every proper substring and every single-byte
  * increment of one is refused, as are its wrong-length and unknown-algorithm keys.
  */
-Test(note, kat_go_verifier_keys) {
+Test(note, kat_go_verifier_keys)
+{
     static const char *const good[] = {
         "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW",
         "EnochRoot+af0cfe78+ATtqJ7zOtqQtYqOo0CpvDXNlMhV3HeJDpjrASKGLWdop",
@@ -259,7 +270,8 @@ Test(note, kat_go_verifier_keys) {
 
 /* Our own verifier key round-trips; a wrong or uppercase key id, a bad name and a buffer one
  * byte short are refused with the codes the header names. */
-Test(note, verifier_key_round_trip_and_refusals) {
+Test(note, verifier_key_round_trip_and_refusals)
+{
     char vkey[NOTE_VERIFIER_KEY_SIZE_MAX];
     char name[NOTE_ORIGIN_SIZE_MAX + 1];
     char long_name[NOTE_ORIGIN_SIZE_MAX + 2];
@@ -326,7 +338,8 @@ Test(note, verifier_key_round_trip_and_refusals) {
 }
 
 /* The key id is SHA-256(name || 0x0A || 0x01 || pk)[0:4] and our log name is cdht/<hex pk>. */
-Test(note, key_id_and_log_name) {
+Test(note, key_id_and_log_name)
+{
     uint8_t id[NOTE_KEY_ID_SIZE];
     uint8_t h[HASH_SIZE];
     uint8_t in[NOTE_LOG_NAME_SIZE + 2 + KEY_PUBLIC_SIZE];
@@ -349,7 +362,8 @@ Test(note, key_id_and_log_name) {
  * ERR_CORRUPT exactly when the result no longer parses (a broken line, byte or base64), and
  * otherwise with ERR_AUTH (a changed text, a different key id or name, a different signature).
  */
-Test(note, every_bit_flip_refused) {
+Test(note, every_bit_flip_refused)
+{
     uint8_t buf[NOTE_SIZE_MAX];
     size_t len;
     struct checkpoint cp;
@@ -395,7 +409,8 @@ Test(note, every_bit_flip_refused) {
 }
 
 /* Signatures by other keys are ignored wherever they stand; one by our key must be present. */
-Test(note, unknown_keys_ignored) {
+Test(note, unknown_keys_ignored)
+{
     static const char text[] = "example.com/log\n5\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
     uint8_t buf[NOTE_SIZE_MAX];
     size_t len = 0;
@@ -434,7 +449,8 @@ Test(note, unknown_keys_ignored) {
 
 /* A line that is our key (name and id) but whose signature does not verify refuses the note,
  * even beside a good one, in either order, and whatever its length. */
-Test(note, bad_signature_by_our_key_refused) {
+Test(note, bad_signature_by_our_key_refused)
+{
     static const char text[] = "example.com/log\n5\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
     static const char other[] =
         "example.com/log\n6\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
@@ -478,7 +494,8 @@ Test(note, bad_signature_by_our_key_refused) {
 
 /* tlog-checkpoint extension lines after the root are accepted and ignored, up to the bound;
  * an empty one is not an extension line but a malformed note. */
-Test(note, extension_lines) {
+Test(note, extension_lines)
+{
     char text[NOTE_SIZE_MAX];
     uint8_t buf[NOTE_SIZE_MAX];
     struct checkpoint cp;
@@ -505,7 +522,8 @@ Test(note, extension_lines) {
 
 /* Builds a note of exactly total bytes, signed by us, padded with one extension line. */
 static size_t
-note_of_size(size_t total, uint8_t *buf, size_t cap) {
+note_of_size(size_t total, uint8_t *buf, size_t cap)
+{
     char text[2 * NOTE_SIZE_MAX];
     const char *head = "example.com/log\n8\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
     size_t sig_line = 4 + strlen(log_name) + 1 + 92 + 1;
@@ -523,7 +541,8 @@ note_of_size(size_t total, uint8_t *buf, size_t cap) {
 
 /* NOTE_SIZE_MAX: a note of exactly that size verifies, one byte more is ERR_MSGSIZE (before
  * any other check), zero bytes and every truncation of a good note are ERR_CORRUPT. */
-Test(note, size_limit) {
+Test(note, size_limit)
+{
     uint8_t buf[2 * NOTE_SIZE_MAX];
     struct checkpoint cp;
     size_t len = note_of_size(NOTE_SIZE_MAX, buf, sizeof buf);
@@ -547,7 +566,8 @@ Test(note, size_limit) {
 
 /* NOTE_SIGNATURES_MAX: that many signature lines are read (ours last), one more is
  * ERR_MSGSIZE; a note with no signature line is ERR_CORRUPT. */
-Test(note, signature_count_limit) {
+Test(note, signature_count_limit)
+{
     static const char text[] = "example.com/log\n5\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
     uint8_t buf[NOTE_SIZE_MAX];
     size_t text_len = sizeof text - 1;
@@ -573,7 +593,8 @@ Test(note, signature_count_limit) {
 /* NOTE_ORIGIN_SIZE_MAX: an origin of that many bytes signs and verifies, one more is refused
  * by the parser (ERR_MSGSIZE) and cannot be signed; an empty origin or one with a newline or a
  * control character is ERR_INVAL to sign and ERR_CORRUPT to read. */
-Test(note, origin_limits) {
+Test(note, origin_limits)
+{
     char text[NOTE_SIZE_MAX];
     uint8_t buf[NOTE_SIZE_MAX];
     size_t len;
@@ -615,7 +636,8 @@ Test(note, origin_limits) {
 }
 
 /* The tree size is decimal without leading zeros (except "0") and fits 64 bits. */
-Test(note, size_grammar) {
+Test(note, size_grammar)
+{
     static const struct {
         const char *size;
         err_code want;
@@ -655,7 +677,8 @@ Test(note, size_grammar) {
 }
 
 /* The root is the standard, padded, canonical base64 of exactly 32 bytes. */
-Test(note, root_grammar) {
+Test(note, root_grammar)
+{
     static const struct {
         const char *root;
         err_code want;
@@ -684,7 +707,8 @@ Test(note, root_grammar) {
 }
 
 /* The note grammar: the cases golang.org/x/mod sumdb/note TestOpen calls malformed, and ours. */
-Test(note, malformed_notes) {
+Test(note, malformed_notes)
+{
     static const char text[] = "example.com/log\n5\nAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\n";
     uint8_t good[NOTE_SIZE_MAX];
     uint8_t buf[NOTE_SIZE_MAX + 8];
@@ -759,7 +783,8 @@ Test(note, malformed_notes) {
 }
 
 /* Verification refuses a caller's key name that no note could carry. */
-Test(note, verify_refuses_bad_name_argument) {
+Test(note, verify_refuses_bad_name_argument)
+{
     uint8_t buf[NOTE_SIZE_MAX];
     size_t len;
     struct checkpoint cp;
@@ -775,7 +800,8 @@ Test(note, verify_refuses_bad_name_argument) {
 
 /* note_sign_checkpoint needs room for the whole note: exactly enough works, one byte less or
  * none is ERR_MSGSIZE and writes no length. */
-Test(note, sign_output_capacity) {
+Test(note, sign_output_capacity)
+{
     uint8_t buf[NOTE_SIZE_MAX];
     size_t len;
     size_t len2 = 77;
@@ -802,20 +828,24 @@ Test(note, sign_output_capacity) {
 
 /* Replaces the 2 bytes at off in a note of *len bytes with B64_HIGH_PAIR (same length). */
 static void
-put_high_pair(uint8_t *buf, size_t len, size_t off) {
+put_high_pair(uint8_t *buf, size_t len, size_t off)
+{
     cr_assert_leq(off + 2, len);
     memcpy(buf + off, B64_HIGH_PAIR, 2);
 }
 
 /* A root line holding bytes >= 0x80, in valid UTF-8 and correctly signed, is malformed: the
  * note is refused by the parser (ERR_CORRUPT), whatever the sequence's length. */
-Test(note, root_with_high_bytes_refused) {
+Test(note, root_with_high_bytes_refused)
+{
     static const char *const roots[] = {
         "AAAAAAAAAA" B64_HIGH_PAIR "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", /* 2-byte sequence */
-        "AAAAAAAAAA\xe2\x80\x94" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",  /* 3-byte: em dash */
-        "AAAAAAAAAA\xf0\x9f\x98\x80" "AAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", /* 4-byte */
-        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" B64_HIGH_PAIR "=",  /* at the end */
-        B64_HIGH_PAIR "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",         /* at the start */
+        "AAAAAAAAAA\xe2\x80\x94"
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", /* 3-byte: em dash */
+        "AAAAAAAAAA\xf0\x9f\x98\x80"
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",                              /* 4-byte */
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" B64_HIGH_PAIR "=", /* at the end */
+        B64_HIGH_PAIR "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",    /* at the start */
     };
     char text[NOTE_SIZE_MAX];
     uint8_t buf[NOTE_SIZE_MAX];
@@ -838,7 +868,8 @@ Test(note, root_with_high_bytes_refused) {
  * base64 contains "//", replacing those two characters by B64_HIGH_PAIR would decode to the
  * very same signature: without the check, anyone could re-spell a signed note's signature
  * line and it would still verify. */
-Test(note, signature_with_high_bytes_refused) {
+Test(note, signature_with_high_bytes_refused)
+{
     uint8_t buf[NOTE_SIZE_MAX];
     size_t len = 0;
     struct checkpoint cp;
@@ -881,7 +912,8 @@ Test(note, signature_with_high_bytes_refused) {
 
 /* A verifier key whose base64 holds bytes >= 0x80 is refused, even where they would decode to
  * the right key (its base64 has "//", re-spelled). */
-Test(note, verifier_key_with_high_bytes_refused) {
+Test(note, verifier_key_with_high_bytes_refused)
+{
     uint8_t seed[KEY_SEED_SIZE];
     uint8_t pk[KEY_PUBLIC_SIZE];
     uint8_t sk[KEY_SECRET_SIZE];

@@ -102,8 +102,8 @@ static int
 person_name(struct replica *r, const char *id, char out[PERSON_NAME_SIZE_MAX + 1])
 {
     sqlite3_stmt *s = NULL;
-    cr_assert_eq(sqlite3_prepare_v2(r->st->db, "SELECT name FROM person WHERE id=?1 AND _live",
-                                    -1, &s, NULL),
+    cr_assert_eq(sqlite3_prepare_v2(r->st->db, "SELECT name FROM person WHERE id=?1 AND _live", -1,
+                                    &s, NULL),
                  SQLITE_OK);
     sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
     int rc = sqlite3_step(s);
@@ -136,9 +136,9 @@ static unsigned
 visible_people(struct replica *r)
 {
     sqlite3_stmt *s = NULL;
-    cr_assert_eq(sqlite3_prepare_v2(r->st->db, "SELECT count(*) FROM person WHERE _live", -1, &s,
-                                    NULL),
-                 SQLITE_OK);
+    cr_assert_eq(
+        sqlite3_prepare_v2(r->st->db, "SELECT count(*) FROM person WHERE _live", -1, &s, NULL),
+        SQLITE_OK);
     cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
     unsigned n = (unsigned)sqlite3_column_int(s, 0);
     sqlite3_finalize(s);
@@ -836,8 +836,8 @@ person_put(struct replica *r, const char *id, int exists_reg, const char *name)
     if (rc != ERR_OK) {
         return rc;
     }
-    if ((rc = replica_txn_put(t, "person", id, exists_reg, name ? &cell : NULL, name ? 1 : 0,
-                              0)) != ERR_OK) {
+    if ((rc = replica_txn_put(t, "person", id, exists_reg, name ? &cell : NULL, name ? 1 : 0, 0)) !=
+        ERR_OK) {
         replica_txn_free(t);
         return rc;
     }
@@ -986,8 +986,7 @@ hand_bundle(const char *dir, const char *path, const uint8_t *leaf, size_t len)
     merkle_frontier_root(&fr, cp.root);
     uint8_t note[NOTE_SIZE_MAX];
     size_t note_len = 0;
-    cr_assert_eq(note_sign_checkpoint(&cp, cp.origin, k.sk, note, sizeof note, &note_len),
-                 ERR_OK);
+    cr_assert_eq(note_sign_checkpoint(&cp, cp.origin, k.sk, note, sizeof note, &note_len), ERR_OK);
     FILE *f = fopen(path, "wb");
     cr_assert_not_null(f);
     struct bundle_writer *bw = NULL;
@@ -1128,7 +1127,7 @@ static void
 ids_check(unsigned n)
 {
     static const char alphabet[] = "0123456789abcdefghjkmnpqrstvwxyz"; /* Crockford, lowercase */
-    char (*ids)[REPLICA_ID_SIZE + 1] = calloc(n, sizeof *ids);
+    char(*ids)[REPLICA_ID_SIZE + 1] = calloc(n, sizeof *ids);
     cr_assert_not_null(ids);
     for (unsigned i = 0; i < n; i++) {
         replica_new_id(ids[i]);
