@@ -44,6 +44,8 @@ FUZZ_SECONDS ?= 30
 
 .PHONY: all deps build test check bench demo fuzz clean _test _scenarios _fuzz-replay _bench
 .DEFAULT_GOAL := all
+# Keep objects that pattern rules build on the way (fuzz targets), so reruns do not rebuild.
+.SECONDARY:
 
 all: deps
 	@$(MAKE) --no-print-directory build
