@@ -162,13 +162,16 @@ merge_change(struct store *st, const struct merge_row *row, const char *pk,
     clk[SCHEMA_CLK_ENTRY_SIZE + 1] = (uint8_t)row->written;
     sqlite3_bind_int(ins, (int)t->ncols + 2, (row->written & 1u) ? row->exists : 0);
     sqlite3_bind_blob(ins, (int)t->ncols + 3, clk, SCHEMA_CLK_COMPACT_SIZE, SQLITE_STATIC);
+    /* A plain INSERT, not OR IGNORE: OR IGNORE looks the key up before inserting, a second
+     * b-tree descent for every new row. A row that exists fails the primary key instead, and
+     * a one-row INSERT that fails has changed nothing. */
     rc = sqlite3_step(ins);
     sqlite3_reset(ins);
-    if (rc != SQLITE_DONE) {
-        return store_err(st, rc, "merge insert");
-    }
-    if (sqlite3_changes(st->db) == 1) {
+    if (rc == SQLITE_DONE) {
         return ERR_OK;
+    }
+    if (rc != SQLITE_CONSTRAINT) {
+        return store_err(st, rc, "merge insert");
     }
 
     /* The row exists: register by register, the larger clock stands. */

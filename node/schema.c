@@ -70,7 +70,7 @@ schema_init(void)
         snprintf(tb->sql_select, sizeof tb->sql_select, "SELECT %s_live, _clk FROM %s WHERE %s=?1",
                  cols, tb->name, tb->pk);
         snprintf(tb->sql_insert, sizeof tb->sql_insert,
-                 "INSERT OR IGNORE INTO %s(%s, %s_live, _clk) VALUES(?1, %s?%u, ?%u)", tb->name,
+                 "INSERT INTO %s(%s, %s_live, _clk) VALUES(?1, %s?%u, ?%u)", tb->name,
                  tb->pk, cols, qs, live, clk);
         snprintf(tb->sql_update, sizeof tb->sql_update,
                  "UPDATE %s SET %s_live=?%u, _clk=?%u WHERE %s=?1", tb->name, sets, live, clk,

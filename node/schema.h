@@ -37,7 +37,7 @@ struct schema_table {
     unsigned ncols;
     /* Built once by schema_sql(): static for the process, so store_stmt can cache them. */
     char sql_select[512]; /* SELECT cols..., _live, _clk WHERE pk=?1 */
-    char sql_insert[512]; /* INSERT OR IGNORE (pk, cols..., _live, _clk) */
+    char sql_insert[512]; /* INSERT (pk, cols..., _live, _clk); fails when the row exists */
     char sql_update[512]; /* UPDATE SET cols..., _live, _clk WHERE pk=?1 */
     char sql_scan[512];   /* SELECT pk, cols... WHERE _live ORDER BY pk (state hash) */
 };
