@@ -83,24 +83,13 @@ bundle_import(int argc, char **argv)
 {
     struct cli c;
     cli_init(&c, "bundle import", "bundle import --home DIR FILE");
-    static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        if (cli_common(&c, opt, optarg)) {
-            continue;
-        }
-        if (opt == 'h') {
-            cli_usage(&c, NULL);
-            return CLI_OK;
-        }
-        return cli_bad_option(&c, opt, argv);
-    }
-    if (optind + 1 != argc) {
-        return cli_usage(&c, "exactly one bundle FILE is required");
+    int ec = cli_parse_common(&c, argc, argv, 1, "exactly one bundle FILE is required");
+    if (ec != 0) {
+        return ec == CLI_HELP_SHOWN ? CLI_OK : ec;
     }
     const char *path = argv[optind];
     struct replica *r = NULL;
-    int ec = cli_open(&c, REPLICA_WRITE, &r);
+    ec = cli_open(&c, REPLICA_WRITE, &r);
     if (ec != 0) {
         return ec;
     }

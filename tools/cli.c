@@ -103,6 +103,33 @@ cli_bad_option(const struct cli *c, int opt, char **argv)
 }
 
 int
+cli_parse_common(struct cli *c, int argc, char **argv, int positionals, const char *what)
+{
+    static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    int opt;
+    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+        if (cli_common(c, opt, optarg)) {
+            continue;
+        }
+        if (opt == 'h') {
+            cli_usage(c, NULL);
+            return CLI_HELP_SHOWN;
+        }
+        return cli_bad_option(c, opt, argv);
+    }
+    if (argc - optind != positionals && what != NULL) {
+        return cli_usage(c, "%s", what);
+    }
+    if (argc - optind > positionals) {
+        return cli_extra_argument(c);
+    }
+    if (argc - optind < positionals) {
+        return cli_usage(c, "missing argument");
+    }
+    return 0;
+}
+
+int
 cli_extra_argument(const struct cli *c)
 {
     return cli_usage(c, "unexpected extra argument (not repeated here)");

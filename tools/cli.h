@@ -62,6 +62,12 @@ int cli_open(const struct cli *c, unsigned flags, struct replica **out);
 /* True for "--help", "-h" and "help": a command group asked for its usage (exit 0). */
 int cli_is_help(const char *arg);
 
+/* Parses a command that takes only the common options and exactly `positionals` arguments
+ * (which stay at argv[optind..]); `what` (or NULL) is the message when their count is wrong.
+ * Returns 0 to go on, CLI_HELP_SHOWN after --help (exit 0), or a usage error's exit code. */
+#define CLI_HELP_SHOWN (-1)
+int cli_parse_common(struct cli *c, int argc, char **argv, int positionals, const char *what);
+
 /* Resets getopt so that each subcommand parses its own argv. */
 void cli_getopt_reset(void);
 

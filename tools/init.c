@@ -107,23 +107,12 @@ cmd_whoami(int argc, char **argv)
 {
     struct cli c;
     cli_init(&c, "whoami", "whoami --home DIR");
-    static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        if (cli_common(&c, opt, optarg)) {
-            continue;
-        }
-        if (opt == 'h') {
-            cli_usage(&c, NULL);
-            return CLI_OK;
-        }
-        return cli_bad_option(&c, opt, argv);
-    }
-    if (optind != argc) {
-        return cli_extra_argument(&c);
+    int ec = cli_parse_common(&c, argc, argv, 0, NULL);
+    if (ec != 0) {
+        return ec == CLI_HELP_SHOWN ? CLI_OK : ec;
     }
     struct replica *r = NULL;
-    int ec = cli_open(&c, 0, &r);
+    ec = cli_open(&c, 0, &r);
     if (ec != 0) {
         return ec;
     }

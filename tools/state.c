@@ -12,35 +12,14 @@
 #include "merge.h"
 #include "replica.h"
 
-static int
-state_simple_parse(struct cli *c, int argc, char **argv)
-{
-    static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        if (cli_common(c, opt, optarg)) {
-            continue;
-        }
-        if (opt == 'h') {
-            cli_usage(c, NULL);
-            return -1;
-        }
-        return cli_bad_option(c, opt, argv);
-    }
-    if (optind != argc) {
-        return cli_extra_argument(c);
-    }
-    return 0;
-}
-
 int
 cmd_hash(int argc, char **argv)
 {
     struct cli c;
     cli_init(&c, "hash", "hash --home DIR");
-    int ec = state_simple_parse(&c, argc, argv);
+    int ec = cli_parse_common(&c, argc, argv, 0, NULL);
     if (ec != 0) {
-        return ec < 0 ? CLI_OK : ec;
+        return ec == CLI_HELP_SHOWN ? CLI_OK : ec;
     }
     struct replica *r = NULL;
     if ((ec = cli_open(&c, 0, &r)) != 0) {
@@ -96,9 +75,9 @@ cmd_conflicts(int argc, char **argv)
 {
     struct cli c;
     cli_init(&c, "conflicts", "conflicts --home DIR");
-    int ec = state_simple_parse(&c, argc, argv);
+    int ec = cli_parse_common(&c, argc, argv, 0, NULL);
     if (ec != 0) {
-        return ec < 0 ? CLI_OK : ec;
+        return ec == CLI_HELP_SHOWN ? CLI_OK : ec;
     }
     struct replica *r = NULL;
     if ((ec = cli_open(&c, 0, &r)) != 0) {
