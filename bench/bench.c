@@ -266,7 +266,7 @@ bench_replica(const char *dir, const char *name)
     struct replica_init_opts o = {.unit = "44001", .name = name};
     err_code rc = replica_init(home, &o);
     struct replica *r = NULL;
-    if (rc != ERR_OK || (rc = replica_open(&r, home, REPLICA_WRITE, NULL, 0)) != ERR_OK) {
+    if (rc != ERR_OK || (rc = replica_open(&r, home, REPLICA_WRITE, NULL, 0, NULL)) != ERR_OK) {
         bench_die("replica", rc);
     }
     return r;
@@ -278,6 +278,15 @@ bench_audit_visit(void *ctx, const struct audit_finding *f)
     (void)ctx;
     fprintf(stderr, "bench: unexpected audit finding: %s\n", f->reason);
     exit(3);
+}
+
+/* Removes the benchmark's temporary folder (hundreds of MB): every exit path calls it. */
+static int
+bench_cleanup(const char *dir)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : 3;
 }
 
 int
@@ -336,7 +345,8 @@ main(int argc, char **argv)
     if (only != NULL && strcmp(only, "bulk") == 0) {
         printf("bulk: %.3f s (each durable %.3f s), plain sqlite %.3f s, ratio %.2f\n", t_bulk,
                t_each, t_sql, t_bulk / t_sql);
-        return 0;
+        replica_close(a);
+        return bench_cleanup(dir);
     }
 
     /* 2. Bundle export + import of the bulk rows, in process. */
@@ -367,7 +377,9 @@ main(int argc, char **argv)
         }
         ta = bench_now() - ta;
         printf("audit: %llu leaves in %.3f s\n", (unsigned long long)s0.leaves, ta);
-        return 0;
+        replica_close(a);
+        replica_close(b);
+        return bench_cleanup(dir);
     }
     replica_close(b);
 
@@ -443,7 +455,5 @@ main(int argc, char **argv)
     fclose(f);
     printf("wrote %s\n", out);
     free(rows);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    return system(cmd) == 0 ? 0 : 3;
+    return bench_cleanup(dir);
 }

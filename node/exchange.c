@@ -328,6 +328,11 @@ exchange_verify_log(struct replica *r, struct exchange_section *sec,
     } else if (rc != ERR_OK) {
         return rc;
     }
+    if (sec->hdr.first + sec->hdr.count > LOG_SIZE_MAX) {
+        return exchange_fail(rep, ERR_MSGSIZE, sec->hdr.key,
+                             "bundle would grow the log past %llu leaves",
+                             (unsigned long long)LOG_SIZE_MAX);
+    }
     if (sec->hdr.first > sec->held.size) {
         return exchange_fail(rep, ERR_INVAL, sec->hdr.key,
                              "bundle starts at leaf %llu but this replica holds %llu leaves; "

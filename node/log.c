@@ -12,8 +12,11 @@
 #include "diag.h"
 #include "store.h"
 
+/* Reads a log row. A head whose frontier does not decode or disagrees with its size is
+ * returned with damaged set (and an empty frontier) rather than refused, so that the audit can
+ * report it; every other reader refuses it (log_get, log_foreach). */
 static err_code
-log_row(struct store *st, sqlite3_stmt *s, struct log_head *out)
+log_row(sqlite3_stmt *s, struct log_head *out)
 {
     memset(out, 0, sizeof *out);
     out->id = sqlite3_column_int64(s, 0);
@@ -25,9 +28,9 @@ log_row(struct store *st, sqlite3_stmt *s, struct log_head *out)
     out->cp_size = (uint64_t)sqlite3_column_int64(s, 4);
     err_code rc = merkle_frontier_decode(sqlite3_column_blob(s, 3),
                                          (size_t)sqlite3_column_bytes(s, 3), &out->frontier);
-    if (rc != ERR_OK || out->frontier.size != out->size) {
-        (void)st;
-        return ERR_CORRUPT_HERE;
+    if (rc != ERR_OK || out->frontier.size != out->size || out->size > LOG_SIZE_MAX) {
+        merkle_frontier_init(&out->frontier);
+        out->damaged = 1;
     }
     return ERR_OK;
 }
@@ -44,11 +47,11 @@ log_get(struct store *st, const uint8_t key[KEY_PUBLIC_SIZE], struct log_head *o
     }
     sqlite3_bind_blob(s, 1, key, KEY_PUBLIC_SIZE, SQLITE_STATIC);
     int rc = sqlite3_step(s);
-    err_code e = rc == SQLITE_ROW    ? log_row(st, s, out)
+    err_code e = rc == SQLITE_ROW    ? log_row(s, out)
                  : rc == SQLITE_DONE ? ERR_NOTFOUND
                                      : store_err(st, rc, "log get");
     sqlite3_reset(s);
-    return e;
+    return e == ERR_OK && out->damaged ? ERR_CORRUPT_HERE : e;
 }
 
 err_code
@@ -61,11 +64,11 @@ log_get_by_id(struct store *st, int64_t id, struct log_head *out)
     }
     sqlite3_bind_int64(s, 1, id);
     int rc = sqlite3_step(s);
-    err_code e = rc == SQLITE_ROW    ? log_row(st, s, out)
+    err_code e = rc == SQLITE_ROW    ? log_row(s, out)
                  : rc == SQLITE_DONE ? ERR_NOTFOUND
                                      : store_err(st, rc, "log get");
     sqlite3_reset(s);
-    return e;
+    return e == ERR_OK && out->damaged ? ERR_CORRUPT_HERE : e;
 }
 
 err_code
@@ -124,7 +127,8 @@ log_append(struct store *st, struct log_head *h, const uint8_t *leaf, size_t len
     static const char sql[] =
         "INSERT INTO leaf(id, hash, hlc, received_ms, skew, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6)";
     ASSERT(len > 0 && len <= LEAF_SIZE_MAX);
-    if (h->size + 1 >= LOG_INDEX_LIMIT) {
+    ASSERT(!h->damaged);
+    if (h->size >= LOG_SIZE_MAX) {
         return ERR_MSGSIZE;
     }
     sqlite3_stmt *s = store_stmt(st, sql);
@@ -368,6 +372,12 @@ log_prove_consistency(struct store *st, const struct log_head *h, uint64_t from,
 err_code
 log_foreach(struct store *st, log_visit_fn fn, void *ctx)
 {
+    return log_foreach_flags(st, 0, fn, ctx);
+}
+
+err_code
+log_foreach_flags(struct store *st, unsigned flags, log_visit_fn fn, void *ctx)
+{
     /* Not the cached statement: fn may use the cache, and this loop must keep its cursor. */
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(st->db, "SELECT " LOG_COLS " FROM log ORDER BY key", -1, &s, NULL);
@@ -377,7 +387,14 @@ log_foreach(struct store *st, log_visit_fn fn, void *ctx)
     err_code e = ERR_OK;
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
         struct log_head h;
-        if ((e = log_row(st, s, &h)) != ERR_OK || (e = fn(ctx, &h)) != ERR_OK) {
+        if ((e = log_row(s, &h)) != ERR_OK) {
+            break;
+        }
+        if (h.damaged && !(flags & LOG_FOREACH_DAMAGED)) {
+            e = ERR_CORRUPT_HERE;
+            break;
+        }
+        if ((e = fn(ctx, &h)) != ERR_OK) {
             break;
         }
     }

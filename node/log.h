@@ -22,6 +22,9 @@ struct store;
 #define LOG_INDEX_BITS 40u
 #define LOG_INDEX_LIMIT (1ull << LOG_INDEX_BITS)
 #define LOG_ID_LIMIT (1ll << 23)
+/* Leaves a log may hold: register clocks keep the leaf index in 32 bits (schema.h), which is
+ * a commit a second for 136 years. Past it appends and imports are refused (ERR_MSGSIZE). */
+#define LOG_SIZE_MAX ((uint64_t)UINT32_MAX)
 
 struct log_head {
     int64_t id;                   /* local row id; differs between replicas */
@@ -29,6 +32,7 @@ struct log_head {
     uint64_t size;                /* leaves held */
     uint64_t cp_size;             /* size of the stored checkpoint (0: none) */
     struct merkle_frontier frontier;
+    int damaged; /* the stored head (size, frontier) is inconsistent: only audit sees these */
 };
 
 static inline int64_t
@@ -73,8 +77,13 @@ err_code log_prove_inclusion(struct store *st, const struct log_head *h, uint64_
 err_code log_prove_consistency(struct store *st, const struct log_head *h, uint64_t from,
                                uint64_t to, uint8_t proof[][HASH_SIZE], size_t *count) WARN_UNUSED;
 
-/* Calls fn for every log held, in key order; stops at the first error fn returns. */
+/* Calls fn for every log held, in key order; stops at the first error fn returns. A log whose
+ * stored head is damaged stops it with ERR_CORRUPT, unless LOG_FOREACH_DAMAGED is given, when
+ * fn sees it with h->damaged set (the audit reports it and recomputes from the leaves). */
 typedef err_code (*log_visit_fn)(void *ctx, const struct log_head *h);
+#define LOG_FOREACH_DAMAGED 1u
 err_code log_foreach(struct store *st, log_visit_fn fn, void *ctx) WARN_UNUSED;
+err_code log_foreach_flags(struct store *st, unsigned flags, log_visit_fn fn, void *ctx)
+    WARN_UNUSED;
 
 #endif

@@ -110,6 +110,9 @@ replica_lock(struct replica *r)
     return ERR_AGAIN;
 }
 
+/* The citizen-id key of a deployment without a secret: derived from its network name. Anyone
+ * who knows the name can test candidate numbers against a stored hash, so a deployment that
+ * stores citizen ids should give every device the same secret (init --cid-key-file). */
 static void
 replica_cid_key(const char *network, uint8_t out[HASH_SIZE])
 {
@@ -203,7 +206,11 @@ replica_init(const char *home, const struct replica_init_opts *o)
         goto out;
     }
     const char *network = o->network ? o->network : REPLICA_NETWORK_DEFAULT;
-    replica_cid_key(network, r->cid_key);
+    if (o->cid_key != NULL) {
+        memcpy(r->cid_key, o->cid_key, HASH_SIZE);
+    } else {
+        replica_cid_key(network, r->cid_key);
+    }
     struct log_head self;
     if ((rc = store_begin(r->st)) != ERR_OK) {
         goto out;
@@ -213,6 +220,7 @@ replica_init(const char *home, const struct replica_init_opts *o)
                              o->name ? strlen(o->name) : 0)) != ERR_OK ||
         (rc = store_meta_put(r->st, "network", network, strlen(network))) != ERR_OK ||
         (rc = store_meta_put(r->st, "device_key", r->pk, KEY_PUBLIC_SIZE)) != ERR_OK ||
+        (rc = store_meta_put(r->st, "cid_key", r->cid_key, HASH_SIZE)) != ERR_OK ||
         (rc = store_meta_put(r->st, "hlc", "\0\0\0\0\0\0\0\0", 8)) != ERR_OK ||
         (rc = log_create(r->st, r->pk, &self)) != ERR_OK ||
         (rc = replica_sign_checkpoint(r, &self)) != ERR_OK) {
@@ -244,12 +252,26 @@ out:
     return rc;
 }
 
+/* The key in meta "cid_key", or the network-derived one. */
+static err_code
+replica_load_cid_key(struct replica *r, const char *network)
+{
+    size_t n = 0;
+    err_code rc = store_meta_get(r->st, "cid_key", r->cid_key, HASH_SIZE, &n);
+    if (rc == ERR_NOTFOUND) {
+        replica_cid_key(network, r->cid_key);
+        return ERR_OK;
+    }
+    return rc == ERR_OK && n != HASH_SIZE ? ERR_CORRUPT_HERE : rc;
+}
+
 err_code
 replica_open(struct replica **out, const char *home, unsigned flags, const char *pass,
-             size_t pass_len)
+             size_t pass_len, const char **why)
 {
     err_code rc = ERR_OK;
     char key_path[REPLICA_PATH_MAX], db_path[REPLICA_PATH_MAX];
+    const char *reason = "the replica cannot be opened";
     *out = NULL;
     if (sodium_init() < 0) {
         return ERR_NOMEM;
@@ -262,47 +284,68 @@ replica_open(struct replica **out, const char *home, unsigned flags, const char 
     snprintf(r->home, sizeof r->home, "%s", home);
     if (!replica_path(key_path, sizeof key_path, home, REPLICA_KEY_FILE) ||
         !replica_path(db_path, sizeof db_path, home, REPLICA_DB_FILE)) {
+        reason = "the home path is too long";
         rc = ERR_INVAL;
         goto out;
     }
     if (access(db_path, F_OK) != 0) {
+        reason = "it is not a cdht replica (no replica.db; run cdht init)";
         rc = ERR_NOTFOUND;
         goto out;
     }
     if (flags & REPLICA_WRITE) {
         if ((rc = replica_lock(r)) != ERR_OK) {
+            reason = rc == ERR_AGAIN ? "another cdht command is writing to it"
+                                     : "its lock file cannot be opened";
             goto out;
         }
         if ((rc = keys_load(key_path, pass, pass_len, &r->keys)) != ERR_OK) {
+            reason = rc == ERR_AUTH      ? "the device key is sealed: wrong or missing passphrase "
+                                           "(--passphrase-file)"
+                     : rc == ERR_INVAL   ? "the device key file is readable by others "
+                                           "(chmod 600 HOME/key)"
+                     : rc == ERR_CORRUPT ? "the device key file is damaged"
+                     : rc == ERR_NOTFOUND ? "the device key file is missing"
+                                          : "the device key file cannot be read";
             goto out;
         }
         r->have_keys = 1;
     }
     if ((rc = store_open(&r->st, db_path, (flags & REPLICA_WRITE) ? 0 : STORE_READONLY)) !=
         ERR_OK) {
+        reason = rc == ERR_INVAL ? "the replica was written by a different cdht version"
+                                 : "the replica database cannot be opened";
         goto out;
     }
     size_t n = 0;
     if ((rc = store_meta_get(r->st, "device_key", r->pk, KEY_PUBLIC_SIZE, &n)) != ERR_OK ||
         n != KEY_PUBLIC_SIZE) {
+        reason = "the replica database is damaged (no device key recorded)";
         rc = rc == ERR_OK ? ERR_CORRUPT_HERE : rc;
         goto out;
     }
     if (r->have_keys && sodium_memcmp(r->pk, r->keys.pk, KEY_PUBLIC_SIZE) != 0) {
-        diag_error("REPLICA-KEY", "the key file does not belong to this replica");
+        reason = "the key file belongs to another replica";
         rc = ERR_AUTH;
         goto out;
     }
     note_log_name(r->pk, r->log_name);
     char network[REPLICA_META_SIZE_MAX];
     if ((rc = replica_meta(r, "network", network)) != ERR_OK) {
+        reason = "the replica database is damaged (no network name recorded)";
         goto out;
     }
-    replica_cid_key(network, r->cid_key);
+    if ((rc = replica_load_cid_key(r, network)) != ERR_OK) {
+        reason = "the replica database is damaged (bad citizen-id key)";
+        goto out;
+    }
     *out = r;
     r = NULL;
 out:
     replica_close(r);
+    if (why != NULL) {
+        *why = rc == ERR_OK ? NULL : reason;
+    }
     return rc;
 }
 

@@ -55,6 +55,10 @@ struct replica_init_opts {
     const char *network; /* deployment name; NULL: REPLICA_NETWORK_DEFAULT */
     const char *pass;    /* passphrase sealing the key; NULL: unsealed */
     size_t pass_len;
+    /* The deployment's secret key of citizen-id hashes (the same on every device, so that
+     * duplicates are found across replicas); NULL: derived from the network name, which does
+     * not keep the numbers secret from someone who knows the name (docs/DATA.md). */
+    const uint8_t *cid_key;
 };
 
 /* Creates home (mode 0700; an existing directory must be empty), the key and the replica, and
@@ -62,9 +66,10 @@ struct replica_init_opts {
 err_code replica_init(const char *home, const struct replica_init_opts *o) WARN_UNUSED;
 
 /* Opens an existing home. With REPLICA_WRITE the key is loaded (pass may be NULL for an
- * unsealed key) and the write lock taken. ERR_NOTFOUND when home is not a replica. */
+ * unsealed key) and the write lock taken. ERR_NOTFOUND when home is not a replica. On failure
+ * *why (when why is not NULL) is a static sentence saying what was wrong. */
 err_code replica_open(struct replica **out, const char *home, unsigned flags, const char *pass,
-                      size_t pass_len) WARN_UNUSED;
+                      size_t pass_len, const char **why) WARN_UNUSED;
 void replica_close(struct replica *r);
 
 /* Meta values set at init: "unit", "name", "network". NUL-terminated into buf. */

@@ -96,6 +96,13 @@ bundle_import(int argc, char **argv)
     struct exchange_report rep;
     err_code rc = exchange_import(r, path, &rep);
     replica_close(r);
+    if (rc != ERR_OK && rep.leaves > 0) {
+        /* Pass one had verified everything; the disk or database failed while applying. */
+        return cli_fail(&c, rc,
+                        "%s: %s; the %llu verified leaves applied before it stopped are kept: "
+                        "import the bundle again",
+                        path, rep.msg[0] ? rep.msg : err_str(rc), (unsigned long long)rep.leaves);
+    }
     if (rc != ERR_OK) {
         return cli_fail(&c, rc, "%s: refused: %s; nothing was imported", path,
                         rep.msg[0] ? rep.msg : err_str(rc));

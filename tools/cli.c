@@ -177,25 +177,14 @@ cli_open(const struct cli *c, unsigned flags, struct replica **out)
         }
         p = pass;
     }
-    err_code rc = replica_open(out, c->home, flags, p, pass_len);
+    const char *why = NULL;
+    err_code rc = replica_open(out, c->home, flags, p, pass_len, &why);
     sodium_memzero(pass, sizeof pass);
-    switch (rc) {
-    case ERR_OK: return 0;
-    case ERR_NOTFOUND:
-        return cli_fail(c, rc, "%s is not a cdht replica (run cdht init --home %s)", c->home,
-                        c->home);
-    case ERR_AUTH:
-        return cli_fail(c, rc,
-                        "cannot unlock the device key: wrong or missing passphrase "
-                        "(--passphrase-file)");
-    case ERR_INVAL:
-        return cli_fail(c, rc, "the device key file is readable by others; run chmod 600 %s/key",
-                        c->home);
-    case ERR_CORRUPT: return cli_fail(c, rc, "the device key file or replica is damaged");
-    case ERR_AGAIN:
-        return cli_fail(c, ERR_AGAIN, "the replica is busy: another cdht command is writing");
-    default: return cli_fail(c, rc, "cannot open the replica: %s", err_str(rc));
+    if (rc == ERR_OK) {
+        return 0;
     }
+    return cli_fail(c, rc, "cannot open the replica in %s: %s", c->home,
+                    why != NULL ? why : err_str(rc));
 }
 
 int

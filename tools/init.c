@@ -14,21 +14,27 @@
 #include "note.h"
 #include "replica.h"
 
+/* A citizen-id secret file: 16 bytes is the least that resists guessing; 4 KiB is more than
+ * any key file needs. */
+#define INIT_CID_SECRET_MIN 16u
+#define INIT_CID_SECRET_MAX 4096u
+
 int
 cmd_init(int argc, char **argv)
 {
     struct cli c;
     cli_init(&c, "init",
              "init --home DIR --unit CODE [--name TEXT] [--network NAME] "
-             "[--passphrase-file F]");
+             "[--passphrase-file F] [--cid-key-file F]");
     static const struct option opts[] = {
         CLI_COMMON_OPTIONS,
         {"unit", required_argument, NULL, 'u'},
         {"name", required_argument, NULL, 'n'},
         {"network", required_argument, NULL, 'N'},
+        {"cid-key-file", required_argument, NULL, 'K'},
         {NULL, 0, NULL, 0},
     };
-    const char *unit = NULL, *name = NULL, *network = NULL;
+    const char *unit = NULL, *name = NULL, *network = NULL, *cid_file = NULL;
     int opt;
     while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         if (cli_common(&c, opt, optarg)) {
@@ -38,6 +44,7 @@ cmd_init(int argc, char **argv)
         case 'u': unit = optarg; break;
         case 'n': name = optarg; break;
         case 'N': network = optarg; break;
+        case 'K': cid_file = optarg; break;
         case 'h': cli_usage(&c, NULL); return CLI_OK;
         default: return cli_bad_option(&c, opt, argv);
         }
@@ -63,6 +70,24 @@ cmd_init(int argc, char **argv)
         free(norm);
         return cli_usage(&c, "--network: must be 1-%u letters, digits, '.', '_' or '-'",
                          UNIT_CODE_SIZE_MAX);
+    }
+    /* The deployment's citizen-id secret: at least INIT_CID_SECRET_MIN bytes of a file the
+     * province hands every device, hashed to a key (BLAKE2b-256). */
+    uint8_t cid_key[HASH_SIZE];
+    if (cid_file != NULL) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        err_code frc = ERR_OK;
+        if (cli_read_file(cid_file, INIT_CID_SECRET_MAX, &buf, &len, &frc) != 0 ||
+            len < INIT_CID_SECRET_MIN) {
+            free(buf);
+            free(norm);
+            return cli_usage(&c, "--cid-key-file: must be a readable file of %u to %u bytes",
+                             INIT_CID_SECRET_MIN, INIT_CID_SECRET_MAX);
+        }
+        crypto_generichash(cid_key, sizeof cid_key, buf, len, NULL, 0);
+        sodium_memzero(buf, len);
+        free(buf);
     }
     char pass[PASSPHRASE_SIZE_MAX];
     size_t pass_len = 0;

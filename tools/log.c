@@ -1,7 +1,8 @@
 /*
  * cdht log: everything an independent verifier needs, byte for byte. list (one line per log:
  * key, size, root), checkpoint (the signed note), leaf (raw bytes), prove and consistency
- * (RFC 6962 proofs, one base64 hash per line, as in C2SP tlog-proof) and heads (the file that
+ * (RFC 6962 proofs: the proof hashes only, one base64 hash per line, in the order C2SP
+ * tlog-proof lists them) and heads (the file that
  * `cdht bundle export --since` reads on the other replica).
  */
 #include <stdio.h>

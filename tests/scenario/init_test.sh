@@ -85,8 +85,8 @@ expect_ne "$key" "$(key_of "$T/empty")" "two homes have two keys"
 
 # Not a replica, no replica given.
 expect_exit 2 cdht whoami --home "$T/nowhere"
-expect_stderr_contains "cdht whoami: $T/nowhere is not a cdht replica"
-expect_stderr_contains "(run cdht init --home $T/nowhere)"
+expect_stderr_contains "cdht whoami: cannot open the replica in $T/nowhere: it is not a cdht replica"
+expect_stderr_contains "(no replica.db; run cdht init)"
 expect_exit 2 cdht whoami
 expect_stderr_contains "cdht whoami: no replica given: use --home DIR or set CDHT_HOME"
 
@@ -101,7 +101,7 @@ must cdht bundle export --home "$T/other" -o "$T/other.bundle"
 
 for mode in 644 640 604 660; do
     chmod "$mode" "$T/a/key"
-    keymsg="the device key file is readable by others; run chmod 600 $T/a/key"
+    keymsg="cannot open the replica in $T/a: the device key file is readable by others (chmod 600 HOME/key)"
     expect_refused 2 "$T/a" cdht unit add --home "$T/a" --code V01 --kind village --name V \
         --parent C01
     expect_stderr_contains "cdht unit add: $keymsg"
@@ -132,10 +132,10 @@ expect_ok cdht whoami --home "$T/p"
 expect_ok cdht hash --home "$T/p"
 
 expect_refused 2 "$T/p" cdht unit add --home "$T/p" --code C01 --kind commune --name X
-expect_stderr_contains "cdht unit add: cannot unlock the device key: wrong or missing passphrase"
+expect_stderr_contains "the device key is sealed: wrong or missing passphrase (--passphrase-file)"
 expect_refused 2 "$T/p" cdht unit add --home "$T/p" --code C01 --kind commune --name X \
     --passphrase-file "$T/wrong"
-expect_stderr_contains "cdht unit add: cannot unlock the device key: wrong or missing passphrase"
+expect_stderr_contains "the device key is sealed: wrong or missing passphrase (--passphrase-file)"
 expect_refused 2 "$T/p" cdht unit add --home "$T/p" --code C01 --kind commune --name X \
     --passphrase-file "$T/empty-pass"
 expect_stderr_contains "cdht unit add: cannot use the passphrase file: it is empty"

@@ -59,7 +59,7 @@ struct replica *
 support_reopen(const char *home)
 {
     struct replica *r = NULL;
-    err_code rc = replica_open(&r, home, REPLICA_WRITE, NULL, 0);
+    err_code rc = replica_open(&r, home, REPLICA_WRITE, NULL, 0, NULL);
     cr_assert_eq(rc, ERR_OK, "replica_open: %s", err_str(rc));
     return r;
 }

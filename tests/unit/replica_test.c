@@ -1162,3 +1162,64 @@ Test(replica, new_id_unique_and_ordered)
     replica_new_id(c);
     cr_assert_lt(strcmp(b, c), 0, "a later millisecond sorts after");
 }
+
+static void
+audit_count_kind(void *ctx, const struct audit_finding *f)
+{
+    if (strcmp(f->kind, "head-damaged") == 0) {
+        (*(unsigned *)ctx)++;
+    }
+}
+
+/* A damaged stored head (its compact range overwritten) is a finding, not an audit that stops:
+ * the leaves are still checked, and the other logs too. */
+Test(replica, audit_reports_damaged_head)
+{
+    char *dir = support_tmpdir();
+    char *home = support_path(dir, "home");
+    struct replica *r = support_replica(home, "V1");
+    char id[17];
+    cr_assert_eq(support_person_add(r, "Nguyễn Văn An", 1970, "V1", id), ERR_OK);
+    replica_close(r);
+    char *db_path = support_path(home, REPLICA_DB_FILE);
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    cr_assert_eq(raw_exec(db, "UPDATE log SET frontier = x'00'"), SQLITE_OK);
+    cr_assert_eq(sqlite3_close(db), SQLITE_OK);
+    r = support_reopen(home);
+    unsigned damaged = 0;
+    struct audit_summary sum;
+    cr_assert_eq(audit_run(r->st, 0, audit_count_kind, &damaged, &sum), ERR_OK);
+    cr_assert_eq(damaged, 1);
+    cr_assert_eq(sum.leaves, 1, "the leaves are still checked");
+    /* Writers refuse a damaged head instead of extending it. */
+    cr_assert_eq(support_person_add(r, "Trần Thị Bình", 1980, "V1", id), ERR_CORRUPT);
+    replica_close(r);
+    free(db_path);
+    free(home);
+    support_rmrf(dir);
+    free(dir);
+}
+
+/* A deployment's citizen-id secret given at init is what the replica hashes ids with after it
+ * is reopened; without one the key derives from the network name, and the two differ. */
+Test(replica, cid_key_from_init)
+{
+    char *dir = support_tmpdir();
+    char *h1 = support_path(dir, "secret"), *h2 = support_path(dir, "plain");
+    uint8_t secret[HASH_SIZE];
+    memset(secret, 0x5a, sizeof secret);
+    struct replica_init_opts o = {.unit = "V1", .cid_key = secret};
+    cr_assert_eq(replica_init(h1, &o), ERR_OK);
+    struct replica_init_opts p = {.unit = "V1"};
+    cr_assert_eq(replica_init(h2, &p), ERR_OK);
+    struct replica *a = support_reopen(h1), *b = support_reopen(h2);
+    cr_assert_arr_eq(a->cid_key, secret, HASH_SIZE);
+    cr_assert(memcmp(b->cid_key, secret, HASH_SIZE) != 0);
+    replica_close(a);
+    replica_close(b);
+    free(h1);
+    free(h2);
+    support_rmrf(dir);
+    free(dir);
+}
