@@ -173,4 +173,13 @@ expect_eq "$(key_of "$T/a")" "$(CDHT_HOME="$T/e" "$CDHT" whoami --home "$T/a" | 
 expect_exit 2 env CDHT_HOME= "$CDHT" hash
 expect_stderr_contains "no replica given"
 
+# --- a deployment's citizen-id secret ---------------------------------------------------------
+# Too short a secret file is refused and nothing is created; a good one is accepted.
+printf 'short' >"$T/cid-short"
+expect_exit 2 cdht init --home "$T/c1" --unit V01 --cid-key-file "$T/cid-short"
+expect_stderr_contains "--cid-key-file: must be a readable file of 16 to 4096 bytes"
+[ ! -e "$T/c1" ] || fail "a refused init left $T/c1 behind"
+head -c 32 /dev/urandom >"$T/cid.key"
+expect_ok cdht init --home "$T/c1" --unit V01 --cid-key-file "$T/cid.key"
+
 finish
