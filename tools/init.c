@@ -105,9 +105,11 @@ cmd_init(int argc, char **argv)
                                   .name = norm,
                                   .network = network,
                                   .pass = c.pass_file ? pass : NULL,
-                                  .pass_len = pass_len};
+                                  .pass_len = pass_len,
+                                  .cid_key = cid_file != NULL ? cid_key : NULL};
     err_code rc = replica_init(c.home, &o);
     sodium_memzero(pass, sizeof pass);
+    sodium_memzero(cid_key, sizeof cid_key);
     free(norm);
     if (rc == ERR_INVAL) {
         return cli_fail(&c, rc, "%s exists and is not an empty directory", c.home);

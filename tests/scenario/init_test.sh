@@ -180,6 +180,16 @@ expect_exit 2 cdht init --home "$T/c1" --unit V01 --cid-key-file "$T/cid-short"
 expect_stderr_contains "--cid-key-file: must be a readable file of 16 to 4096 bytes"
 [ ! -e "$T/c1" ] || fail "a refused init left $T/c1 behind"
 head -c 32 /dev/urandom >"$T/cid.key"
+head -c 32 /dev/urandom >"$T/cid2.key"
 expect_ok cdht init --home "$T/c1" --unit V01 --cid-key-file "$T/cid.key"
+expect_ok cdht init --home "$T/c2" --unit V01 --cid-key-file "$T/cid.key"
+expect_ok cdht init --home "$T/c3" --unit V01 --cid-key-file "$T/cid2.key"
+expect_ok cdht init --home "$T/c4" --unit V01
+cid_key_of() { sqlite3 "$1/replica.db" "SELECT hex(value) FROM meta WHERE key='cid_key'"; }
+# The same secret gives the same key (one person, one hash across devices); another secret, or
+# none, another key.
+expect_eq "$(cid_key_of "$T/c1")" "$(cid_key_of "$T/c2")" "same secret, same citizen-id key"
+[ "$(cid_key_of "$T/c1")" != "$(cid_key_of "$T/c3")" ] || fail "two secrets gave one key"
+[ "$(cid_key_of "$T/c1")" != "$(cid_key_of "$T/c4")" ] || fail "the secret was ignored"
 
 finish
