@@ -411,7 +411,9 @@ exchange_apply_leaf(struct exchange_apply *a, const struct bundle_record *rec,
     if (rec->leaf_index < a->head.size) {
         return ERR_OK; /* held already; pass one compared it */
     }
-    ASSERT(rec->leaf_index == a->head.size);
+    if (rec->leaf_index != a->head.size) {
+        return ERR_CORRUPT_HERE; /* cannot happen on the private copy pass one verified */
+    }
     Cdht__Commit *c = NULL;
     err_code rc = leaf_decoder_decode(a->dec, rec->data, rec->len, &c);
     if (rc != ERR_OK) {
@@ -495,11 +497,76 @@ out:
     return rc;
 }
 
+/* Copy buffer for exchange_private_copy. */
+#define EXCHANGE_COPY_CHUNK (64u * 1024u)
+
+/*
+ * Import reads the bundle twice, and only the first pass verifies signatures and roots; a file
+ * that another process (a USB device, a network share) rewrites between the passes would slip
+ * unverified leaves into the second. So both passes read a private copy: a file in the replica
+ * home (0700), unlinked as soon as it is created, that only this process holds open. On
+ * ERR_OK *out is that copy, positioned at its start.
+ */
 static err_code
-exchange_open(const char *path, FILE **f, struct bundle_reader **br, struct exchange_report *rep)
+exchange_private_copy(struct replica *r, FILE *src, uint64_t size, FILE **out)
+{
+    char tmp[REPLICA_PATH_MAX + 32];
+    *out = NULL;
+    if (snprintf(tmp, sizeof tmp, "%s/.import-XXXXXX", r->home) >= (int)sizeof tmp) {
+        return ERR_INVAL;
+    }
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        return err_from_errno(errno);
+    }
+    unlink(tmp);
+    err_code rc = ERR_OK;
+    uint8_t *buf = malloc(EXCHANGE_COPY_CHUNK);
+    if (buf == NULL) {
+        close(fd);
+        return ERR_NOMEM;
+    }
+    uint64_t left = size;
+    while (left > 0) { /* bounded: size / EXCHANGE_COPY_CHUNK + 1 turns */
+        size_t want = left < EXCHANGE_COPY_CHUNK ? (size_t)left : EXCHANGE_COPY_CHUNK;
+        size_t got = fread(buf, 1, want, src);
+        if (got != want) {
+            rc = ERR_IO; /* shorter than fstat said: it is changing under us */
+            break;
+        }
+        for (size_t done = 0; done < got;) {
+            ssize_t w = write(fd, buf + done, got - done);
+            if (w < 0) {
+                rc = err_from_errno(errno);
+                break;
+            }
+            done += (size_t)w;
+        }
+        if (rc != ERR_OK) {
+            break;
+        }
+        left -= got;
+    }
+    free(buf);
+    if (rc == ERR_OK && lseek(fd, 0, SEEK_SET) != 0) {
+        rc = err_from_errno(errno);
+    }
+    if (rc == ERR_OK && (*out = fdopen(fd, "rb")) == NULL) {
+        rc = err_from_errno(errno);
+    }
+    if (rc != ERR_OK) {
+        close(fd);
+    }
+    return rc;
+}
+
+/* Opens the bundle at path for reading; when r is not NULL (import), through a private copy
+ * (exchange_private_copy). */
+static err_code
+exchange_open(struct replica *r, const char *path, FILE **f, struct bundle_reader **br,
+              struct exchange_report *rep)
 {
     *br = NULL;
-    *f = NULL;
     *f = fopen(path, "rb");
     if (*f == NULL) {
         return exchange_fail(rep, err_from_errno(errno), NULL, "cannot open bundle: %s",
@@ -510,6 +577,17 @@ exchange_open(const char *path, FILE **f, struct bundle_reader **br, struct exch
         fclose(*f);
         *f = NULL;
         return exchange_fail(rep, ERR_INVAL, NULL, "not a bundle: it is not a regular file");
+    }
+    if (r != NULL) {
+        FILE *copy = NULL;
+        err_code crc = exchange_private_copy(r, *f, (uint64_t)sb.st_size, &copy);
+        fclose(*f);
+        *f = copy;
+        if (crc != ERR_OK) {
+            return exchange_fail(rep, crc, NULL,
+                                 "cannot copy the bundle into the replica home: %s",
+                                 err_str(crc));
+        }
     }
     err_code rc = bundle_reader_new(br, *f, BUNDLE_INFLATED_SIZE_MAX);
     if (rc != ERR_OK) {
@@ -530,7 +608,8 @@ exchange_verify(struct replica *r, const char *path, struct exchange_report *rep
     struct leaf_decoder *dec = NULL;
     memset(rep, 0, sizeof *rep);
     err_code rc = leaf_decoder_new(&dec);
-    if (rc == ERR_OK && (rc = exchange_open(path, &f, &br, rep)) == ERR_OK) {
+    /* One pass only: no copy needed. */
+    if (rc == ERR_OK && (rc = exchange_open(NULL, path, &f, &br, rep)) == ERR_OK) {
         rc = exchange_pass_verify(r, br, rep, dec);
     }
     bundle_reader_free(br);
@@ -544,18 +623,29 @@ exchange_verify(struct replica *r, const char *path, struct exchange_report *rep
 err_code
 exchange_import(struct replica *r, const char *path, struct exchange_report *rep)
 {
+    return exchange_import_between(r, path, rep, NULL, NULL);
+}
+
+err_code
+exchange_import_between(struct replica *r, const char *path, struct exchange_report *rep,
+                        void (*between)(void *ctx), void *between_ctx)
+{
     FILE *f = NULL;
     struct bundle_reader *br = NULL;
     struct leaf_decoder *dec = NULL;
     memset(rep, 0, sizeof *rep);
     err_code rc = leaf_decoder_new(&dec);
-    if (rc != ERR_OK || (rc = exchange_open(path, &f, &br, rep)) != ERR_OK) {
+    if (rc != ERR_OK || (rc = exchange_open(r, path, &f, &br, rep)) != ERR_OK) {
         leaf_decoder_free(dec);
         return rc;
     }
     /* The write lock (replica_open) is held across both passes, so what pass one verified
-     * against is what pass two appends to. */
+     * against is what pass two appends to; and both read the same private copy of the file,
+     * so what pass one verified is what pass two applies. */
     if ((rc = exchange_pass_verify(r, br, rep, dec)) == ERR_OK) {
+        if (between != NULL) {
+            between(between_ctx);
+        }
         uint64_t logs = rep->logs, dups = rep->duplicates;
         rep->logs = 0;
         rep->duplicates = 0;

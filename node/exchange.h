@@ -39,6 +39,11 @@ err_code exchange_export(struct replica *r, const char *path, const struct heads
 err_code exchange_import(struct replica *r, const char *path,
                          struct exchange_report *rep) WARN_UNUSED;
 
+/* exchange_import with a call between its two passes: tests use it to rewrite the bundle's
+ * file there, and check that what was verified is what gets applied. */
+err_code exchange_import_between(struct replica *r, const char *path, struct exchange_report *rep,
+                                 void (*between)(void *ctx), void *between_ctx) WARN_UNUSED;
+
 /* Verifies the bundle against this replica without applying anything (pass one of import). */
 err_code exchange_verify(struct replica *r, const char *path,
                          struct exchange_report *rep) WARN_UNUSED;

@@ -920,3 +920,68 @@ Test(exchange, skewed_leaves_flagged_and_applied)
     free(t_home);
     free(path);
 }
+
+struct swap_ctx {
+    const char *path;      /* the bundle being imported */
+    const uint8_t *bytes;  /* what to write over it between the passes */
+    size_t len;
+};
+
+static void
+swap_file(void *ctx)
+{
+    const struct swap_ctx *s = ctx;
+    support_spit(s->path, s->bytes, s->len);
+}
+
+/* A bundle file rewritten between the two passes of import (a hostile USB device, a network
+ * share) with a same-size forgery: what gets applied is what pass one verified, because both
+ * passes read a private copy. */
+Test(exchange, file_rewritten_between_passes, .timeout = 120)
+{
+    struct fx x;
+    fx_open(&x);
+    /* Large enough (names that do not compress) that no stdio buffer holds the file between
+     * the passes. */
+    for (int i = 0; i < 800; i++) {
+        char id[17], name[96];
+        uint8_t noise[24];
+        char hex[49];
+        randombytes_buf(noise, sizeof noise);
+        sodium_bin2hex(hex, sizeof hex, noise, sizeof noise);
+        snprintf(name, sizeof name, "Võ Thị %s", hex);
+        cr_assert_eq(support_person_add(x.src, name, 1970 + i % 40, "V1", id), ERR_OK);
+    }
+    export_all(x.src, x.bundle);
+    struct recs rs;
+    recs_load(x.bundle, &rs);
+    /* The forgery: one byte of a name's text changed, framing rebuilt, same size. */
+    size_t li = recs_find(&rs, BUNDLE_REC_LEAF, 1);
+    struct rec *leaf = &rs.r[li];
+    leaf->data[leaf->len - 3] ^= 0x01;
+    recs_write(x.tampered, &rs);
+    size_t forged_len = 0;
+    uint8_t *forged = support_slurp(x.tampered, &forged_len);
+    /* Alone, the forgery is refused. */
+    struct exchange_report rep;
+    import_expect(x.dst, x.tampered, ERR_CORRUPT, &rep, "forgery alone");
+    /* Written over the file between the passes, it changes nothing: what pass one verified
+     * (the genuine bundle) is what is applied. */
+    cr_assert_gt(forged_len, 16 * 1024, "the bundle must exceed stdio's buffer");
+    struct swap_ctx sw = {.path = x.bundle, .bytes = forged, .len = forged_len};
+    err_code rc = exchange_import_between(x.dst, x.bundle, &rep, swap_file, &sw);
+    cr_assert_eq(rc, ERR_OK, "%s: %s", err_str(rc), rep.msg);
+    cr_assert_eq(rep.leaves, 806);
+    char a[65], b[65];
+    support_state_hex(x.src, a);
+    support_state_hex(x.dst, b);
+    cr_assert_str_eq(a, b, "the replica holds what the source wrote, not the forgery");
+    audit_clean(x.dst, 806);
+    /* No copy is left behind in the home (it was unlinked when made). */
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "ls -A '%s' | grep -q import", x.dst_home);
+    cr_assert_neq(system(cmd), 0, "a private copy was left in the home");
+    free(forged);
+    recs_free(&rs);
+    fx_close(&x);
+}
