@@ -125,7 +125,7 @@ audit_log(void *ctx, const struct log_head *h)
     }
     sqlite3_stmt *s = NULL;
     int src = sqlite3_prepare_v2(a->st->db,
-                                 "SELECT id, hash, data FROM leaf WHERE id>=?1 AND id<?2 "
+                                 "SELECT id, hash, data, skew FROM leaf WHERE id>=?1 AND id<?2 "
                                  "ORDER BY id",
                                  -1, &s, NULL);
     if (src != SQLITE_OK) {
@@ -166,6 +166,7 @@ audit_log(void *ctx, const struct log_head *h)
         merkle_frontier_push(&f, hash);
         expect++;
         a->sum->leaves++;
+        a->sum->skewed += sqlite3_column_int(s, 3) != 0;
         if (have_cp && f.size == cp.size) {
             merkle_frontier_root(&f, root);
             if (sodium_memcmp(root, cp.root, HASH_SIZE) != 0) {

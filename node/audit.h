@@ -31,6 +31,7 @@ struct audit_summary {
     uint64_t leaves;
     uint64_t checkpoints;
     uint64_t findings;
+    uint64_t skewed; /* leaves flagged on arrival as dated far ahead (not a finding) */
 };
 
 typedef void (*audit_fn)(void *ctx, const struct audit_finding *f);

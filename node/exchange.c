@@ -149,7 +149,10 @@ exchange_export_log(void *ctx, const struct log_head *h)
     hdr.first = from;
     hdr.count = cp_size - from;
     if ((rc = bundle_write_log(x->w, &hdr)) != ERR_OK) {
-        return rc;
+        return rc == ERR_MSGSIZE ? exchange_fail(x->rep, rc, NULL,
+                                                 "more logs than one bundle may carry (%u)",
+                                                 BUNDLE_LOGS_MAX)
+                                 : rc;
     }
     sqlite3_stmt *s = NULL;
     int src = sqlite3_prepare_v2(
@@ -168,9 +171,13 @@ exchange_export_log(void *ctx, const struct log_head *h)
         rc = store_err(x->r->st, src, "export");
     }
     sqlite3_finalize(s);
-    if (rc == ERR_OK && n != hdr.count) {
-        rc = ERR_CORRUPT_HERE; /* a hole in our own log */
+    if (rc == ERR_CORRUPT || (rc == ERR_OK && n != hdr.count)) {
+        /* A damaged leaf row or a hole in a log held here: name it rather than export it. */
+        return exchange_fail(x->rep, ERR_CORRUPT, h->key,
+                             "leaf %llu held here is missing or damaged: run cdht audit",
+                             (unsigned long long)(from + n - (rc == ERR_CORRUPT ? 1 : 0)));
     }
+
     if (rc == ERR_OK) {
         rc = bundle_write_checkpoint(x->w, note, note_len);
     }
@@ -185,13 +192,21 @@ exchange_export(struct replica *r, const char *path, const struct heads_entry *s
 {
     err_code rc = ERR_OK;
     memset(rep, 0, sizeof *rep);
+    /* A fresh temporary name beside the target (mkstemp: O_EXCL, so a planted file or link
+     * is never written through), renamed into place once complete. */
     char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+    if (snprintf(tmp, sizeof tmp, "%s.XXXXXX", path) >= (int)sizeof tmp) {
         return ERR_INVAL;
     }
-    FILE *f = fopen(tmp, "wb");
+    int fd = mkstemp(tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (f == NULL) {
-        return exchange_fail(rep, err_from_errno(errno), NULL, "cannot create %s", tmp);
+        err_code e = err_from_errno(errno);
+        if (fd >= 0) {
+            close(fd);
+            unlink(tmp);
+        }
+        return exchange_fail(rep, e, NULL, "cannot create a file beside %s", path);
     }
     struct exchange_export_ctx x = {.r = r, .since = since, .since_count = since_count, .rep = rep};
     if ((rc = bundle_writer_new(&x.w, f)) != ERR_OK) {
@@ -245,7 +260,9 @@ exchange_verify_leaf(struct replica *r, struct exchange_section *sec,
         uint8_t have[HASH_SIZE];
         err_code rc = log_leaf_hash(r->st, sec->held.id, rec->leaf_index, have);
         if (rc != ERR_OK) {
-            return rc;
+            return exchange_fail(rep, rc, sec->hdr.key,
+                                 "leaf %llu held here cannot be read (%s): run cdht audit",
+                                 (unsigned long long)rec->leaf_index, err_str(rc));
         }
         if (sodium_memcmp(have, hash, HASH_SIZE) != 0) {
             return exchange_fail(rep, ERR_FORK, sec->hdr.key,
@@ -275,7 +292,7 @@ exchange_verify_checkpoint(struct replica *r, struct exchange_section *sec,
     err_code rc = note_verify_checkpoint(rec->data, rec->len, name, sec->hdr.key, &cp);
     if (rc != ERR_OK) {
         return exchange_fail(rep, rc == ERR_AUTH ? ERR_AUTH : ERR_CORRUPT, sec->hdr.key,
-                             "checkpoint at leaf %llu: signature does not verify",
+                             "checkpoint at size %llu is malformed or its signature does not verify",
                              (unsigned long long)(sec->hdr.first + sec->hdr.count));
     }
     uint64_t end = sec->hdr.first + sec->hdr.count;
@@ -326,7 +343,9 @@ exchange_verify_log(struct replica *r, struct exchange_section *sec,
         memset(&sec->held, 0, sizeof sec->held);
         merkle_frontier_init(&sec->held.frontier);
     } else if (rc != ERR_OK) {
-        return rc;
+        return exchange_fail(rep, rc, sec->hdr.key,
+                             "the log held here cannot be read (%s): run cdht audit",
+                             err_str(rc));
     }
     if (sec->hdr.first + sec->hdr.count > LOG_SIZE_MAX) {
         return exchange_fail(rep, ERR_MSGSIZE, sec->hdr.key,
@@ -482,7 +501,9 @@ exchange_pass_apply(struct replica *r, struct bundle_reader *br, struct exchange
             rc = exchange_apply_leaf(&a, &rec, rep);
         } else if (rec.type == BUNDLE_REC_CHECKPOINT) {
             uint64_t end = rec.log.first + rec.log.count;
-            if ((rc = log_save(r->st, &a.head)) == ERR_OK && end >= a.head.cp_size &&
+            /* Only a larger checkpoint replaces the one held: a re-packed note of the same
+             * size (say, with a stranger's signature line added) changes nothing. */
+            if ((rc = log_save(r->st, &a.head)) == ERR_OK && end > a.head.cp_size &&
                 end <= a.head.size) {
                 rc = log_checkpoint_put(r->st, &a.head, rec.data, rec.len, end);
             }

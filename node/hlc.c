@@ -13,9 +13,15 @@
 int64_t
 hlc_wall_ms(void)
 {
+    /* A test knob (tests of wrong clocks, before 1970 included); it changes nothing a user
+     * could not do by setting the system clock. Ignored unless it is a plain integer. */
     const char *fake = getenv("CDHT_FAKE_NOW_MS");
     if (fake != NULL && *fake != '\0') {
-        return strtoll(fake, NULL, 10);
+        char *end = NULL;
+        long long v = strtoll(fake, &end, 10);
+        if (*end == '\0') {
+            return v;
+        }
     }
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);

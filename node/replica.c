@@ -675,6 +675,10 @@ replica_txn_commit(struct replica *r, struct replica_txn *t, uint64_t *index)
         goto out;
     }
     hlc = clock > floor ? clock : floor + 1;
+    if ((hlc >> HLC_COUNTER_BITS) > (uint64_t)HLC_MS_MAX) {
+        rc = ERR_CLOCK; /* a register at the clock limit: nothing later can be written */
+        goto out;
+    }
     Cdht__Commit c = CDHT__COMMIT__INIT;
     c.hlc = hlc;
     c.wall_ms = wall;

@@ -252,6 +252,8 @@ store_rollback(struct store *st)
         sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     }
     st->merging = 0;
+    /* A rolled-back log row frees its id for the next log: forget the keys remembered by id. */
+    memset(st->key_cache, 0, sizeof st->key_cache);
 }
 
 void

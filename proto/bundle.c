@@ -242,7 +242,11 @@ bundle_write_log(struct bundle_writer *w, const struct bundle_log_hdr *hdr)
         return w->failed;
     }
     ASSERT(w->state == BUNDLE_STATE_SECTION_OR_END);
-    ASSERT(w->logs < BUNDLE_LOGS_MAX);
+    /* A replica may hold more logs than one bundle carries: the caller's data, not its bug. */
+    if (w->logs >= BUNDLE_LOGS_MAX) {
+        w->failed = ERR_MSGSIZE;
+        return ERR_MSGSIZE;
+    }
     ASSERT(w->logs == 0 || memcmp(w->prev_key, hdr->key, KEY_PUBLIC_SIZE) < 0);
     ASSERT(hdr->count <= UINT64_MAX - hdr->first);
 
@@ -271,8 +275,11 @@ bundle_write_leaf(struct bundle_writer *w, const uint8_t *leaf, size_t len)
     }
     ASSERT(w->state == BUNDLE_STATE_LEAF);
     ASSERT(w->section_pos < w->section_count);
-    ASSERT(len >= 1);
-    ASSERT(len <= LEAF_SIZE_MAX);
+    /* Leaf bytes come from a replica's database: a damaged row is refused, not a crash. */
+    if (len < 1 || len > LEAF_SIZE_MAX) {
+        w->failed = ERR_CORRUPT_HERE;
+        return w->failed;
+    }
     err_code rc = writer_record(w, BUNDLE_REC_LEAF, leaf, len);
     if (rc != ERR_OK) {
         w->failed = rc;

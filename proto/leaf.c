@@ -48,12 +48,18 @@ leaf_unknown_ok(const ProtobufCMessage *m)
     return 1;
 }
 
-/* Text must be UTF-8: every replica and every report reads it as such. */
+/* Text must be UTF-8 without C0 control characters: every replica, report and terminal reads
+ * it, and a control character in a name is an escape sequence or a broken CSV line there. */
 static int
 leaf_utf8_ok(const char *s)
 {
     const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
     size_t left = strlen(s);
+    for (size_t i = 0; i < left; i++) {
+        if (p[i] < 0x20 || p[i] == 0x7f) {
+            return 0;
+        }
+    }
     while (left > 0 && *p < 0x80) { /* ASCII needs no decoding */
         p++;
         left--;
@@ -73,7 +79,8 @@ leaf_utf8_ok(const char *s)
 err_code
 leaf_validate(const Cdht__Commit *c)
 {
-    if (c->hlc == 0 || c->n_changes == 0 || c->n_changes > COMMIT_CHANGES_MAX ||
+    if (c->hlc == 0 || (c->hlc >> 16) > (uint64_t)HLC_MS_MAX || c->n_changes == 0 ||
+        c->n_changes > COMMIT_CHANGES_MAX ||
         !leaf_unknown_ok(&c->base)) {
         return ERR_CORRUPT_HERE;
     }

@@ -85,6 +85,12 @@
  * laptop's clock was reset (dead battery), and writing would misorder its own edits. */
 #define HLC_BEHIND_REFUSE_MS (60ll * 60 * 1000)
 
+/* The latest clock a leaf may carry: 2200-01-01T00:00:00Z in ms. A fixed bound, the same on
+ * every replica (a bound from the wall clock would make replicas disagree on which leaves are
+ * valid). Without it a signed leaf dated near 2^48 ms would own its cells for good: no later
+ * local write could get a larger clock. */
+#define HLC_MS_MAX 7258118400000ll
+
 static_assert(BUNDLE_RECORD_SIZE_MAX >= LEAF_SIZE_MAX, "a record holds a leaf");
 static_assert(BUNDLE_RECORD_SIZE_MAX >= NOTE_SIZE_MAX, "a record holds a checkpoint note");
 static_assert(LEAF_SIZE_MAX <= INT32_MAX, "protobuf-c and nanomsg sizes are int");

@@ -286,6 +286,11 @@ cli_json_str(FILE *f, const char *s)
 void
 cli_csv_str(FILE *f, const char *s)
 {
+    /* A cell a spreadsheet would read as a formula gets a leading apostrophe (the usual
+     * defence against CSV injection); names never start with these characters. */
+    if (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@') {
+        fputc('\'', f);
+    }
     if (strpbrk(s, ",\"\r\n") == NULL) {
         fputs(s, f);
         return;

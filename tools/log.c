@@ -74,7 +74,8 @@ log_head_of(struct log_args *a, struct replica *r, int allow_self, struct log_he
     }
     err_code rc = log_get(r->st, key, h);
     if (rc == ERR_NOTFOUND) {
-        return cli_fail(&a->c, rc, "this replica holds no log with key %s", a->key_s);
+        return cli_fail(&a->c, rc, "this replica holds no log with key %s",
+                        a->key_s != NULL ? a->key_s : "(this device's)");
     }
     if (rc != ERR_OK) {
         return cli_fail(&a->c, rc, "cannot read the log: %s", err_str(rc));

@@ -126,7 +126,8 @@ person_cells(struct cli *c, struct replica *r, const struct person_args *a, long
             (struct replica_cell){.col = "target_group", .type = SCHEMA_TEXT, .s = a->group};
     }
     if (a->cid != NULL) {
-        if (year < 0 || have_gender < 0) {
+        /* The year and gender checked against the id: the new ones when given, else stored. */
+        if (year < 0 || (have_gender < 0 && a->gender == NULL)) {
             return cli_usage(c, "--citizen-id: the person's birth year and gender are needed "
                                 "to check it");
         }

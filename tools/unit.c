@@ -132,7 +132,8 @@ unit_list(int argc, char **argv)
         return ec;
     }
     static const char sql[] =
-        "SELECT code, kind, ifnull(parent, '-'), name FROM unit WHERE _live ORDER BY code";
+        "SELECT code, ifnull(kind, '-'), ifnull(parent, '-'), ifnull(name, '') FROM unit "
+        "WHERE _live ORDER BY code";
     sqlite3_stmt *s = store_stmt(r->st, sql);
     int rc = SQLITE_ERROR;
     if (s != NULL) {

@@ -1156,16 +1156,28 @@ Test(bundle_writer, finish_mid_section_aborts, .signal = SIGABRT)
     cr_assert_fail("returned %d instead of aborting", rc);
 }
 
-/* A leaf above LEAF_SIZE_MAX aborts: the reader would refuse the bundle. */
-Test(bundle_writer, oversize_leaf_aborts, .signal = SIGABRT)
+/* A leaf above LEAF_SIZE_MAX, or empty, is refused (ERR_CORRUPT) and the writer stays failed:
+ * leaf bytes come from a database, which may be damaged, so this is no programmer error. */
+Test(bundle_writer, oversize_leaf_refused)
 {
     struct bundle_writer *w = writer_on_tmpfile();
-    struct bundle_log_hdr h = {.first = 0, .count = 1};
+    struct bundle_log_hdr h = {.first = 0, .count = 2};
     static uint8_t big[LEAF_SIZE_MAX + 1];
     key_of(h.key, 1);
     cr_assert_eq(bundle_write_log(w, &h), ERR_OK);
-    err_code rc = bundle_write_leaf(w, big, sizeof big);
-    cr_assert_fail("returned %d instead of aborting", rc);
+    cr_assert_eq(bundle_write_leaf(w, big, sizeof big), ERR_CORRUPT);
+    cr_assert_eq(bundle_write_leaf(w, big, LEAF_SIZE_MAX), ERR_CORRUPT, "the failure sticks");
+    bundle_writer_free(w);
+}
+
+Test(bundle_writer, empty_leaf_refused)
+{
+    struct bundle_writer *w = writer_on_tmpfile();
+    struct bundle_log_hdr h = {.first = 0, .count = 1};
+    key_of(h.key, 1);
+    cr_assert_eq(bundle_write_log(w, &h), ERR_OK);
+    cr_assert_eq(bundle_write_leaf(w, (const uint8_t *)"", 0), ERR_CORRUPT);
+    bundle_writer_free(w);
 }
 
 /* ---- memory ------------------------------------------------------------------------------- */
