@@ -531,9 +531,9 @@ bundle_reader_new(struct bundle_reader **out, FILE *f, uint64_t inflated_max)
         rc = ERR_NOMEM;
         goto out;
     }
-    /* The hash proves the bytes as this first pass read them. A file changed between this pass
-     * and the records pass is caught only by zstd's checksum and the grammar, which is one
-     * reason node/ verifies the signatures and roots of what it imports regardless. */
+    /* The hash proves the bytes as this first pass read them, not as a later pass will: a
+     * caller that reads the records more than once must give a file nobody else can change
+     * (node/exchange.c imports from a private copy). */
     if ((rc = reader_check_file(r, inflated_max)) != ERR_OK) {
         goto out;
     }
