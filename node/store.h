@@ -14,7 +14,8 @@
 
 #include "err.h"
 
-#define STORE_SCHEMA_VERSION 1
+/* 1: the first schema. 2: unit gains valid_from, valid_to, disadvantaged; unit_succession. */
+#define STORE_SCHEMA_VERSION 2
 /* Statements kept prepared per connection; the store has fewer distinct ones than this. */
 #define STORE_STMT_CACHE_MAX 64u
 /* SQLite page cache per connection, in KiB, set explicitly rather than inherited (2 MiB).
@@ -26,7 +27,8 @@
 #define STORE_BUSY_TIMEOUT_MS 10000
 
 enum store_flags {
-    STORE_CREATE = 1u << 0,   /* create the file; refuse when it exists */
+    STORE_CREATE = 1u << 0,   /* create the file when missing (replica_init refuses a home
+                                 that exists; the store does not) */
     STORE_READONLY = 1u << 1, /* open read-only (audits, listings) */
     STORE_SCRATCH = 1u << 2,  /* a throwaway database: no journal, no fsync (audit's replay) */
 };
@@ -51,6 +53,9 @@ struct store {
     unsigned key_cache_next;
 };
 
+/* Opens (and, read-write, migrates) the replica database. Read-only, a database of an older
+ * schema (1 <= user_version < STORE_SCHEMA_VERSION) is ERR_AGAIN: open it read-write once to
+ * migrate it; a newer or unversioned one is ERR_INVAL. */
 err_code store_open(struct store **out, const char *path, unsigned flags) WARN_UNUSED;
 void store_close(struct store *st);
 

@@ -144,18 +144,21 @@ leaf_free(Cdht__Commit *c)
     }
 }
 
-/* Arena chunks start at LEAF_ARENA_CHUNK_MIN and double, up to LEAF_DECODED_SIZE_MAX in all. */
+/* Arena chunks start at LEAF_ARENA_CHUNK_MIN and double. The bound is on the bytes handed
+ * out (LEAF_DECODED_SIZE_MAX), not on chunk capacity: a large request that does not fit the
+ * rest of a chunk opens a new one and leaves that rest unused, so capacity may reach twice the
+ * bound, and a leaf is refused only when what it really needs exceeds it. */
 #define LEAF_ARENA_CHUNK_MIN (256u * 1024u)
-#define LEAF_ARENA_CHUNKS_MAX 16u
+#define LEAF_ARENA_CHUNKS_MAX 24u /* doubling from 256 KiB passes 2x the bound well before */
 
 struct leaf_decoder {
     struct {
         uint8_t *mem; /* owned */
         size_t cap, used;
     } chunk[LEAF_ARENA_CHUNKS_MAX];
-    unsigned n;   /* chunks allocated */
-    unsigned cur; /* chunk being filled */
-    size_t total; /* bytes of all chunks */
+    unsigned n;    /* chunks allocated */
+    unsigned cur;  /* chunk being filled */
+    size_t handed; /* bytes handed out for the current leaf */
     ProtobufCAllocator alloc;
 };
 
@@ -164,10 +167,14 @@ leaf_arena_alloc(void *data, size_t size)
 {
     struct leaf_decoder *d = data;
     size = (size + 15u) & ~(size_t)15u;
+    if (size > LEAF_DECODED_SIZE_MAX - d->handed) {
+        return NULL; /* the leaf is refused: protobuf-c returns NULL */
+    }
     for (;;) {
         if (d->cur < d->n && d->chunk[d->cur].cap - d->chunk[d->cur].used >= size) {
             void *p = d->chunk[d->cur].mem + d->chunk[d->cur].used;
             d->chunk[d->cur].used += size;
+            d->handed += size;
             return p;
         }
         if (d->cur + 1 < d->n) {
@@ -175,11 +182,14 @@ leaf_arena_alloc(void *data, size_t size)
             continue;
         }
         size_t cap = d->n == 0 ? LEAF_ARENA_CHUNK_MIN : d->chunk[d->n - 1].cap * 2;
+        if (cap > LEAF_DECODED_SIZE_MAX) {
+            cap = LEAF_DECODED_SIZE_MAX;
+        }
         if (cap < size) {
             cap = size;
         }
-        if (d->n == LEAF_ARENA_CHUNKS_MAX || d->total + cap > LEAF_DECODED_SIZE_MAX) {
-            return NULL; /* the leaf is refused: protobuf-c returns NULL */
+        if (d->n == LEAF_ARENA_CHUNKS_MAX) {
+            return NULL;
         }
         uint8_t *mem = malloc(cap);
         if (mem == NULL) {
@@ -189,7 +199,6 @@ leaf_arena_alloc(void *data, size_t size)
         d->chunk[d->n].cap = cap;
         d->chunk[d->n].used = 0;
         d->cur = d->n++;
-        d->total += cap;
     }
 }
 
@@ -237,6 +246,7 @@ leaf_decoder_decode(struct leaf_decoder *d, const uint8_t *buf, size_t len, Cdht
         d->chunk[i].used = 0;
     }
     d->cur = 0;
+    d->handed = 0;
     Cdht__Commit *c = cdht__commit__unpack(&d->alloc, len, buf);
     if (c == NULL) {
         /* Undecodable, or it needed more than LEAF_DECODED_SIZE_MAX: either way refused. */

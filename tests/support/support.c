@@ -21,7 +21,10 @@ support_tmpdir(void)
     struct stat sb;
     const char *base = stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) ? "/dev/shm" : "/tmp";
     char *p = malloc(256);
-    cr_assert(p != NULL);
+    if (p == NULL) {
+        cr_assert_fail("out of memory");
+        return NULL;
+    }
     snprintf(p, 256, "%s/cdht-test-XXXXXX", base);
     cr_assert(mkdtemp(p) != NULL, "mkdtemp failed");
     return p;
