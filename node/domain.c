@@ -2,13 +2,15 @@
  * Learning Citizen input rules, applied before anything reaches the log: names are normalised
  * to NFC with utf8proc and folded so that the same name typed on two keyboards is stored as the
  * same bytes, and citizen ids, birth years, genders, target groups and unit kinds are checked
- * against the rules in DOMAIN.md. Every refusal returns ERR_INVAL with a static English reason
- * that never repeats the value, because the value may be a citizen id.
+ * against the rules in DOMAIN.md, and so are the ISO dates of the units tree. Every refusal returns
+ * ERR_INVAL with a static English reason that never repeats the value, because the value may be a
+ * citizen id.
  */
 #include "domain.h"
 
 #include <sodium.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
@@ -312,4 +314,100 @@ domain_citizen_id_hash(const uint8_t key[HASH_SIZE], const char *digits, uint8_t
     int r = crypto_generichash(out, HASH_SIZE, (const unsigned char *)digits,
                                DOMAIN_CITIZEN_ID_DIGITS, key, HASH_SIZE);
     ASSERT(r == 0); /* fails only on out-of-range sizes, which are compile-time constants */
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant, "chrono-Compatible Low-Level
+ * Date Algorithms", days_from_civil): exact for every year, no tables, no loops. */
+static int64_t
+domain_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static bool
+domain_leap(long y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+err_code
+domain_date_parse(const char *s, int64_t *days, const char **reason)
+{
+    ASSERT(s != NULL);
+    domain_ok(reason);
+    size_t len = strnlen(s, DOMAIN_DATE_SIZE + 1);
+    if (len != DOMAIN_DATE_SIZE || s[4] != '-' || s[7] != '-') {
+        return domain_fail(reason, "date must be YYYY-MM-DD");
+    }
+    long v[3] = {0, 0, 0};
+    static const unsigned start[3] = {0, 5, 8}, width[3] = {4, 2, 2};
+    for (unsigned f = 0; f < 3; f++) {
+        for (unsigned i = start[f]; i < start[f] + width[f]; i++) {
+            if (s[i] < '0' || s[i] > '9') {
+                return domain_fail(reason, "date must be YYYY-MM-DD");
+            }
+            v[f] = v[f] * 10 + (s[i] - '0');
+        }
+    }
+    if (v[0] < DOMAIN_DATE_YEAR_MIN || v[0] > DOMAIN_DATE_YEAR_MAX) {
+        return domain_fail(reason, "date year must be 1900 to 9999");
+    }
+    static const unsigned char mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (v[1] < 1 || v[1] > 12) {
+        return domain_fail(reason, "date is not a calendar day (month 01 to 12)");
+    }
+    long dmax = mdays[v[1] - 1] + (v[1] == 2 && domain_leap(v[0]));
+    if (v[2] < 1 || v[2] > dmax) {
+        return domain_fail(reason, "date is not a calendar day (no such day in that month)");
+    }
+    if (days != NULL) {
+        *days = domain_days_from_civil(v[0], (unsigned)v[1], (unsigned)v[2]);
+    }
+    return ERR_OK;
+}
+
+void
+domain_date_format(int64_t days, char out[DOMAIN_DATE_SIZE + 1])
+{
+    /* civil_from_days, the inverse of domain_days_from_civil (same source). */
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t y = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    unsigned d = doy - (153 * mp + 2) / 5 + 1;
+    unsigned m = mp < 10 ? mp + 3 : mp - 9;
+    y += m <= 2;
+    /* Callers format days they parsed or derived from the clock: four-digit years only. */
+    ASSERT(y >= DOMAIN_DATE_YEAR_MIN - 1 && y <= DOMAIN_DATE_YEAR_MAX);
+    ASSERT(m >= 1 && m <= 12);
+    ASSERT(d >= 1 && d <= 31);
+    /* A roomy buffer first: the compiler cannot see the ranges asserted above. */
+    char tmp[48];
+    int n = snprintf(tmp, sizeof tmp, "%04d-%02u-%02u", (int)y, m, d);
+    ASSERT(n == (int)DOMAIN_DATE_SIZE);
+    memcpy(out, tmp, DOMAIN_DATE_SIZE + 1);
+}
+
+err_code
+domain_date_range_check(const char *from, const char *to, const char **reason)
+{
+    domain_ok(reason);
+    if (from == NULL || to == NULL) {
+        return ERR_OK;
+    }
+    /* Both were checked as YYYY-MM-DD: byte order is date order. */
+    ASSERT(strnlen(from, DOMAIN_DATE_SIZE + 1) == DOMAIN_DATE_SIZE);
+    ASSERT(strnlen(to, DOMAIN_DATE_SIZE + 1) == DOMAIN_DATE_SIZE);
+    if (memcmp(from, to, DOMAIN_DATE_SIZE) > 0) {
+        return domain_fail(reason, "the valid-from date is after the valid-to date");
+    }
+    return ERR_OK;
 }

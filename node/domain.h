@@ -40,6 +40,22 @@ err_code domain_unit_kind_check(const char *s, const char **reason) WARN_UNUSED;
 /* A unit code: 1..UNIT_CODE_SIZE_MAX of [A-Za-z0-9._-]. */
 err_code domain_unit_code_check(const char *s, const char **reason) WARN_UNUSED;
 
+/* ISO 8601 calendar dates, YYYY-MM-DD exactly (ten characters, no time, no zone): the form
+ * stored in unit.valid_from, unit.valid_to and unit_succession.effective, so that SQLite's
+ * byte order of the text is the order of the days. */
+#define DOMAIN_DATE_SIZE 10u
+#define DOMAIN_DATE_YEAR_MIN 1900 /* before any administrative code in use (124/2004/QĐ-TTg) */
+#define DOMAIN_DATE_YEAR_MAX 9999 /* four digits keep text order equal to date order */
+
+/* Parses and checks a date: the shape, then a real calendar day (30 April, 29 February only in
+ * leap years). *days (when not NULL) receives the days since 1970-01-01. */
+err_code domain_date_parse(const char *s, int64_t *days, const char **reason) WARN_UNUSED;
+/* Formats days since 1970-01-01 as YYYY-MM-DD; the day must lie in the accepted years. */
+void domain_date_format(int64_t days, char out[DOMAIN_DATE_SIZE + 1]);
+/* A validity range: each bound is NULL (open) or a date already checked; from must not be after
+ * to (a unit valid for one day has from == to). */
+err_code domain_date_range_check(const char *from, const char *to, const char **reason) WARN_UNUSED;
+
 /* Birth year within [DOMAIN_BIRTH_YEAR_MIN, current_year]. */
 err_code domain_birth_year_check(long year, int current_year, const char **reason) WARN_UNUSED;
 

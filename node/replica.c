@@ -265,6 +265,25 @@ replica_load_cid_key(struct replica *r, const char *network)
     return rc == ERR_OK && n != HASH_SIZE ? ERR_CORRUPT_HERE : rc;
 }
 
+/* Opens the database read-write once, which runs the migrations (store.c), and releases the
+ * write lock again: a reader must not hold it. */
+static err_code
+replica_upgrade(struct replica *r, const char *db_path)
+{
+    ASSERT(r->lock_fd < 0);
+    ASSERT(r->st == NULL);
+    err_code rc = replica_lock(r);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    struct store *st = NULL;
+    rc = store_open(&st, db_path, 0);
+    store_close(st);
+    close(r->lock_fd); /* releases the flock */
+    r->lock_fd = -1;
+    return rc;
+}
+
 err_code
 replica_open(struct replica **out, const char *home, unsigned flags, const char *pass,
              size_t pass_len, const char **why)
@@ -300,19 +319,26 @@ replica_open(struct replica **out, const char *home, unsigned flags, const char 
             goto out;
         }
         if ((rc = keys_load(key_path, pass, pass_len, &r->keys)) != ERR_OK) {
-            reason = rc == ERR_AUTH      ? "the device key is sealed: wrong or missing passphrase "
-                                           "(--passphrase-file)"
-                     : rc == ERR_INVAL   ? "the device key file is readable by others "
-                                           "(chmod 600 HOME/key)"
-                     : rc == ERR_CORRUPT ? "the device key file is damaged"
+            reason = rc == ERR_AUTH       ? "the device key is sealed: wrong or missing passphrase "
+                                            "(--passphrase-file)"
+                     : rc == ERR_INVAL    ? "the device key file is readable by others "
+                                            "(chmod 600 HOME/key)"
+                     : rc == ERR_CORRUPT  ? "the device key file is damaged"
                      : rc == ERR_NOTFOUND ? "the device key file is missing"
                                           : "the device key file cannot be read";
             goto out;
         }
         r->have_keys = 1;
     }
-    if ((rc = store_open(&r->st, db_path, (flags & REPLICA_WRITE) ? 0 : STORE_READONLY)) !=
-        ERR_OK) {
+    rc = store_open(&r->st, db_path, (flags & REPLICA_WRITE) ? 0 : STORE_READONLY);
+    if (rc == ERR_AGAIN && !(flags & REPLICA_WRITE)) {
+        /* A replica written by an older cdht, opened to read: migrate it once, under the
+         * write lock like any other write, then read it. */
+        if ((rc = replica_upgrade(r, db_path)) == ERR_OK) {
+            rc = store_open(&r->st, db_path, STORE_READONLY);
+        }
+    }
+    if (rc != ERR_OK) {
         reason = rc == ERR_INVAL ? "the replica was written by a different cdht version"
                                  : "the replica database cannot be opened";
         goto out;

@@ -11,10 +11,20 @@
 
 #include "store.h"
 
+/* valid_from, valid_to and disadvantaged arrived with schema 2 (store.c, migration 2): new
+ * columns go at the end, because a column's register number is its position. */
 static const struct schema_col schema_unit_cols[] = {
-    {"parent", SCHEMA_TEXT},
-    {"kind", SCHEMA_TEXT},
-    {"name", SCHEMA_TEXT},
+    {"parent", SCHEMA_TEXT},       {"kind", SCHEMA_TEXT}, {"name", SCHEMA_TEXT},
+    {"valid_from", SCHEMA_TEXT},   /* ISO date YYYY-MM-DD, first valid day; NULL: always */
+    {"valid_to", SCHEMA_TEXT},     /* ISO date, last valid day (inclusive); NULL: open */
+    {"disadvantaged", SCHEMA_INT}, /* 1: a disadvantaged area (priority in targets) */
+};
+
+/* The succession map (schema 2): old unit code -> the code its data rolls up to from the
+ * effective date on (node/units.c follows it). */
+static const struct schema_col schema_unit_succession_cols[] = {
+    {"new_code", SCHEMA_TEXT},  /* the successor's unit code */
+    {"effective", SCHEMA_TEXT}, /* ISO date from which old rolls up to new_code */
 };
 
 static const struct schema_col schema_person_cols[] = {
@@ -27,12 +37,15 @@ static const struct schema_col schema_person_cols[] = {
 
 struct schema_table schema_tables[] = {
     {.name = "person", .pk = "id", .cols = schema_person_cols, .ncols = 6},
-    {.name = "unit", .pk = "code", .cols = schema_unit_cols, .ncols = 3},
+    {.name = "unit", .pk = "code", .cols = schema_unit_cols, .ncols = 6},
+    {.name = "unit_succession", .pk = "old_code", .cols = schema_unit_succession_cols, .ncols = 2},
 };
 const unsigned schema_tables_count = sizeof schema_tables / sizeof schema_tables[0];
 
 static_assert(sizeof schema_person_cols / sizeof schema_person_cols[0] == 6, "person ncols");
-static_assert(sizeof schema_unit_cols / sizeof schema_unit_cols[0] == 3, "unit ncols");
+static_assert(sizeof schema_unit_cols / sizeof schema_unit_cols[0] == 6, "unit ncols");
+static_assert(sizeof schema_unit_succession_cols / sizeof schema_unit_succession_cols[0] == 2,
+              "unit_succession ncols");
 
 static int schema_ready;
 
@@ -70,8 +83,8 @@ schema_init(void)
         snprintf(tb->sql_select, sizeof tb->sql_select, "SELECT %s_live, _clk FROM %s WHERE %s=?1",
                  cols, tb->name, tb->pk);
         snprintf(tb->sql_insert, sizeof tb->sql_insert,
-                 "INSERT INTO %s(%s, %s_live, _clk) VALUES(?1, %s?%u, ?%u)", tb->name,
-                 tb->pk, cols, qs, live, clk);
+                 "INSERT INTO %s(%s, %s_live, _clk) VALUES(?1, %s?%u, ?%u)", tb->name, tb->pk, cols,
+                 qs, live, clk);
         snprintf(tb->sql_update, sizeof tb->sql_update,
                  "UPDATE %s SET %s_live=?%u, _clk=?%u WHERE %s=?1", tb->name, sets, live, clk,
                  tb->pk);
@@ -126,40 +139,47 @@ schema_sql_type(enum schema_type ty)
 }
 
 err_code
+schema_create_table(struct store *st, const struct schema_table *tb)
+{
+    schema_init();
+    ASSERT(tb != NULL);
+    char sql[2048];
+    int n =
+        snprintf(sql, sizeof sql, "CREATE TABLE %s(%s TEXT PRIMARY KEY NOT NULL", tb->name, tb->pk);
+    for (unsigned i = 0; i < tb->ncols; i++) {
+        n += snprintf(sql + n, sizeof sql - (size_t)n, ", %s %s", tb->cols[i].name,
+                      schema_sql_type(tb->cols[i].type));
+    }
+    /* _live: the existence register's value; _clk: every register's clock (schema.h).
+     * WITHOUT ROWID: one b-tree keyed by the text primary key instead of two.
+     * The guards call cdht_merging(), a function only cdht's own connection defines and
+     * that is true only inside the merge path; anywhere else (the sqlite3 shell) the write
+     * fails. INSERT: a CHECK, one function call a row, where a BEFORE INSERT trigger cost a
+     * sub-program a row (a third of the bulk commit time). UPDATE: a trigger, because
+     * SQLite skips a CHECK on UPDATE unless the update sets a column the CHECK names, and
+     * merge updates are few. DELETE: a trigger; merge never deletes (rows become
+     * tombstones). */
+    n += snprintf(sql + n, sizeof sql - (size_t)n,
+                  ", _live INTEGER NOT NULL, _clk BLOB NOT NULL, CHECK (cdht_merging()))"
+                  " WITHOUT ROWID;");
+    static const char *const ops[] = {"UPDATE", "DELETE"};
+    for (unsigned o = 0; o < 2; o++) {
+        n += snprintf(sql + n, sizeof sql - (size_t)n,
+                      "CREATE TRIGGER %s_guard_%s BEFORE %s ON %s WHEN NOT cdht_merging() "
+                      "BEGIN SELECT RAISE(ABORT, '%s is a replicated table: write it "
+                      "through cdht, which logs every change'); END;",
+                      tb->name, ops[o], ops[o], tb->name, tb->name);
+    }
+    ASSERT((size_t)n < sizeof sql);
+    return store_exec(st, sql);
+}
+
+err_code
 schema_create(struct store *st)
 {
     schema_init();
     for (unsigned t = 0; t < schema_tables_count; t++) {
-        const struct schema_table *tb = &schema_tables[t];
-        char sql[2048];
-        int n = snprintf(sql, sizeof sql, "CREATE TABLE %s(%s TEXT PRIMARY KEY NOT NULL", tb->name,
-                         tb->pk);
-        for (unsigned i = 0; i < tb->ncols; i++) {
-            n += snprintf(sql + n, sizeof sql - (size_t)n, ", %s %s", tb->cols[i].name,
-                          schema_sql_type(tb->cols[i].type));
-        }
-        /* _live: the existence register's value; _clk: every register's clock (schema.h).
-         * WITHOUT ROWID: one b-tree keyed by the text primary key instead of two.
-         * The guards call cdht_merging(), a function only cdht's own connection defines and
-         * that is true only inside the merge path; anywhere else (the sqlite3 shell) the write
-         * fails. INSERT: a CHECK, one function call a row, where a BEFORE INSERT trigger cost a
-         * sub-program a row (a third of the bulk commit time). UPDATE: a trigger, because
-         * SQLite skips a CHECK on UPDATE unless the update sets a column the CHECK names, and
-         * merge updates are few. DELETE: a trigger; merge never deletes (rows become
-         * tombstones). */
-        n += snprintf(sql + n, sizeof sql - (size_t)n,
-                      ", _live INTEGER NOT NULL, _clk BLOB NOT NULL, CHECK (cdht_merging()))"
-                      " WITHOUT ROWID;");
-        static const char *const ops[] = {"UPDATE", "DELETE"};
-        for (unsigned o = 0; o < 2; o++) {
-            n += snprintf(sql + n, sizeof sql - (size_t)n,
-                          "CREATE TRIGGER %s_guard_%s BEFORE %s ON %s WHEN NOT cdht_merging() "
-                          "BEGIN SELECT RAISE(ABORT, '%s is a replicated table: write it "
-                          "through cdht, which logs every change'); END;",
-                          tb->name, ops[o], ops[o], tb->name, tb->name);
-        }
-        ASSERT((size_t)n < sizeof sql);
-        err_code rc = store_exec(st, sql);
+        err_code rc = schema_create_table(st, &schema_tables[t]);
         if (rc != ERR_OK) {
             return rc;
         }

@@ -25,7 +25,7 @@ struct schema_col {
  *  - full: one entry per register, hlc u64 BE | author log id u32 BE | leaf index u32 BE;
  *  - compact (a row written by one change, the common case): one entry and a u16 BE mask of
  *    the registers that carry it; the others were never written (clock 0).
- * The compact form is 18 bytes where the full form of a person row is 112. */
+ * The compact form is 18 bytes where the full form of a person or unit row is 112. */
 #define SCHEMA_CLK_ENTRY_SIZE 16u
 #define SCHEMA_CLK_COMPACT_SIZE (SCHEMA_CLK_ENTRY_SIZE + 2u)
 #define SCHEMA_COLS_MAX 15u /* registers per row = columns + 1 */
@@ -51,7 +51,10 @@ const struct schema_table *schema_table_find(const char *name);
 /* Column index (0..ncols-1) or -1. */
 int schema_col_find(const struct schema_table *t, const char *name);
 
-/* Creates the replicated tables, their indexes and guard triggers (migration 1). */
+/* Creates every replicated table of the current schema with its guards (a fresh database). */
 err_code schema_create(struct store *st) WARN_UNUSED;
+/* Creates one replicated table with its guard CHECK and triggers (a migration that adds a
+ * table). The table is created as the current list defines it. */
+err_code schema_create_table(struct store *st, const struct schema_table *tb) WARN_UNUSED;
 
 #endif

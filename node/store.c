@@ -8,6 +8,7 @@
  */
 #include "store.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,44 @@ static const char STORE_SCHEMA_V1[] =
     "  received_ms INTEGER NOT NULL,"    /* local wall clock when stored */
     "  skew INTEGER NOT NULL DEFAULT 0," /* 1: clock more than HLC_AHEAD_FLAG_MS ahead */
     "  data BLOB NOT NULL);";            /* the encoded Commit, verbatim */
+
+/* Migration 2: the units tree gains dated validity, the disadvantaged-area flag and a
+ * succession map (issue 3, item 1). The unit columns are listed here rather than taken from
+ * schema.c, because a migration is history: it must add exactly what schema 2 added. Rows
+ * keep their values; the new registers were never written (NULL, clock 0). */
+static const char STORE_MIGRATE_V2_UNIT[] = "ALTER TABLE unit ADD COLUMN valid_from TEXT;"
+                                            "ALTER TABLE unit ADD COLUMN valid_to TEXT;"
+                                            "ALTER TABLE unit ADD COLUMN disadvantaged INTEGER;";
+/* Registers of a unit row in schema 1 (existence + parent, kind, name) and in schema 2. */
+#define STORE_V1_UNIT_REGS 4u
+#define STORE_V2_UNIT_REGS 7u
+/* A full-form _clk (schema.h) holds one entry per register, so a schema-1 row's full clock is
+ * too short for schema 2 and merge.c would call it corrupt: append a zero entry (never written)
+ * for each new register. The compact form (18 bytes) names registers by a mask and needs no
+ * change: the new registers' bits are 0. The UPDATE goes through the guard, so it runs with
+ * merging set. */
+static const char STORE_MIGRATE_V2_CLK[] =
+    "UPDATE unit SET _clk = _clk || zeroblob(48) WHERE length(_clk) = 64;";
+static_assert(STORE_V1_UNIT_REGS * SCHEMA_CLK_ENTRY_SIZE == 64, "schema-1 unit full clock");
+static_assert((STORE_V2_UNIT_REGS - STORE_V1_UNIT_REGS) * SCHEMA_CLK_ENTRY_SIZE == 48,
+              "three new registers");
+
+static err_code
+store_migrate_v2(struct store *st)
+{
+    const struct schema_table *succ = schema_table_find("unit_succession");
+    const struct schema_table *unit = schema_table_find("unit");
+    ASSERT(succ != NULL);
+    ASSERT(unit != NULL && unit->ncols + 1 == STORE_V2_UNIT_REGS);
+    err_code rc = store_exec(st, STORE_MIGRATE_V2_UNIT);
+    if (rc != ERR_OK || (rc = schema_create_table(st, succ)) != ERR_OK) {
+        return rc;
+    }
+    store_merging_set(st, 1);
+    rc = store_exec(st, STORE_MIGRATE_V2_CLK);
+    store_merging_set(st, 0);
+    return rc;
+}
 
 /* cdht_merging(): true only while merge.c writes (the guards in schema.c call it). */
 static void
@@ -70,7 +109,7 @@ store_exec(struct store *st, const char *sql)
         sqlite3_free(msg);
         return rc == SQLITE_NOMEM                            ? ERR_NOMEM
                : rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB ? ERR_CORRUPT_HERE
-                                                              : ERR_DB;
+                                                             : ERR_DB;
     }
     return ERR_OK;
 }
@@ -111,10 +150,17 @@ store_migrate(struct store *st)
         return rc;
     }
     if (v < 1) {
+        /* A fresh database gets the current replicated tables directly (schema.c), so the
+         * later migrations below are for files written by an older cdht only. */
         if ((rc = store_exec(st, STORE_SCHEMA_V1)) != ERR_OK ||
             (rc = schema_create(st)) != ERR_OK) {
             goto out;
         }
+    } else {
+        if (v < 2 && (rc = store_migrate_v2(st)) != ERR_OK) {
+            goto out;
+        }
+        diag_info("STORE-MIGRATE", "replica schema %d upgraded to %d", v, STORE_SCHEMA_VERSION);
     }
     char sql[64];
     snprintf(sql, sizeof sql, "PRAGMA user_version=%d", STORE_SCHEMA_VERSION);
@@ -183,6 +229,12 @@ store_open(struct store **out, const char *path, unsigned flags)
     } else {
         int v = 0;
         if ((rc = store_user_version(st, &v)) != ERR_OK) {
+            goto out;
+        }
+        if (v >= 1 && v < STORE_SCHEMA_VERSION) {
+            /* Written by an older cdht: a read-only connection cannot migrate it. The caller
+             * may open it read-write once (replica_open does, under the write lock). */
+            rc = ERR_AGAIN;
             goto out;
         }
         if (v != STORE_SCHEMA_VERSION) {

@@ -14,7 +14,8 @@
 
 #include "err.h"
 
-#define STORE_SCHEMA_VERSION 1
+/* 1: the first schema. 2: unit gains valid_from, valid_to, disadvantaged; unit_succession. */
+#define STORE_SCHEMA_VERSION 2
 /* Statements kept prepared per connection; the store has fewer distinct ones than this. */
 #define STORE_STMT_CACHE_MAX 64u
 /* SQLite page cache per connection, in KiB, set explicitly rather than inherited (2 MiB).
@@ -52,6 +53,9 @@ struct store {
     unsigned key_cache_next;
 };
 
+/* Opens (and, read-write, migrates) the replica database. Read-only, a database of an older
+ * schema (1 <= user_version < STORE_SCHEMA_VERSION) is ERR_AGAIN: open it read-write once to
+ * migrate it; a newer or unversioned one is ERR_INVAL. */
 err_code store_open(struct store **out, const char *path, unsigned flags) WARN_UNUSED;
 void store_close(struct store *st);
 

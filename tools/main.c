@@ -23,7 +23,7 @@ static const struct command commands[] = {
     {"init", cmd_init, "create a replica home: device key and SQLite replica"},
     {"whoami", cmd_whoami, "print this device's public key and note verifier key"},
     {"log", cmd_log, "list logs; print checkpoints, leaves, proofs and heads"},
-    {"unit", cmd_unit, "add and list administrative units"},
+    {"unit", cmd_unit, "administrative units: add, move, succeed, list, tree"},
     {"person", cmd_person, "add, change, remove and list people"},
     {"hash", cmd_hash, "print the digest of the materialised state"},
     {"conflicts", cmd_conflicts, "list concurrent writes that lost"},

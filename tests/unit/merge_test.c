@@ -321,7 +321,7 @@ clk_eq(const struct merge_clk *c, uint64_t hlc, uint32_t author_id, uint32_t ind
 
 /* ---- state hash --------------------------------------------------------------------------- */
 
-/* The state of no rows hashes the domain line and the two table headers, nothing else. */
+/* The state of no rows hashes the domain line and the three table headers, nothing else. */
 Test(merge, state_hash_empty)
 {
     struct fix f;
@@ -330,6 +330,7 @@ Test(merge, state_hash_empty)
     hb_begin(&h);
     hb_table(&h, "person");
     hb_table(&h, "unit");
+    hb_table(&h, "unit_succession"); /* schema 2 */
     uint8_t want[HASH_SIZE], got[HASH_SIZE];
     hb_digest(&h, want);
     state_hash(f.st, got);
@@ -435,11 +436,18 @@ Test(merge, state_hash_known_answer)
     hb_null(&h);
     hb_text(&h, "province");
     hb_text(&h, "Ngh\xe1\xbb\x87 An");
+    hb_null(&h); /* valid_from, valid_to, disadvantaged (schema 2): never written */
+    hb_null(&h);
+    hb_null(&h);
     hb_row(&h);
     hb_text(&h, "44001");
     hb_text(&h, "44");
     hb_text(&h, "commune");
     hb_text(&h, "X\xc3\xa3 Qu\xe1\xba\xa3ng Vinh");
+    hb_null(&h);
+    hb_null(&h);
+    hb_null(&h);
+    hb_table(&h, "unit_succession");
     uint8_t want[HASH_SIZE], got[HASH_SIZE];
     hb_digest(&h, want);
     state_hash(f.st, got);
@@ -514,6 +522,10 @@ three_expected(uint8_t out[HASH_SIZE])
     hb_null(&h);
     hb_text(&h, "commune");
     hb_text(&h, "U");
+    hb_null(&h); /* valid_from, valid_to, disadvantaged (schema 2) */
+    hb_null(&h);
+    hb_null(&h);
+    hb_table(&h, "unit_succession");
     hb_digest(&h, out);
 }
 
@@ -872,8 +884,8 @@ Test(merge, mistyped_and_unknown_skipped)
 
 /* merge_row_clocks: ERR_NOTFOUND for a row never written, ERR_INVAL for a table that does not
  * exist; a row written by one change holds the compact 18-byte _clk (the unit example of
- * docs/DATA.md byte for byte), a row changed again the full form (64 bytes for unit, 112 for
- * person); both decode to the registers' clocks. */
+ * docs/DATA.md byte for byte), a row changed again the full form (112 bytes for unit since
+ * schema 2, and for person); both decode to the registers' clocks. */
 Test(merge, row_clocks_compact_and_full)
 {
     struct fix f;
@@ -904,6 +916,9 @@ Test(merge, row_clocks_compact_and_full)
     for (int r = 0; r < 4; r++) {
         clk_eq(&clk[r], H, (uint32_t)a, 0);
     }
+    for (int r = 4; r < 7; r++) {
+        clk_eq(&clk[r], 0, 0, 0); /* valid_from, valid_to, disadvantaged: never written */
+    }
     cr_assert_eq(merge_row_clocks(f.st, "person", "p", clk, &live), ERR_OK);
     cr_assert_eq(live, 0);
     for (int r = 0; r < 7; r++) {
@@ -920,7 +935,7 @@ Test(merge, row_clocks_compact_and_full)
     cb_change(&c, "person", "p", 1);
     cb_i(&c, "birth_year", 1990);
     apply(f.st, b, 7, &c);
-    Q_EQ(f.st, "SELECT length(_clk) FROM unit WHERE code='44001'", "64");
+    Q_EQ(f.st, "SELECT length(_clk) FROM unit WHERE code='44001'", "112");
     Q_EQ(f.st, "SELECT length(_clk) FROM person WHERE id='p'", "112");
     cr_assert_eq(merge_row_clocks(f.st, "unit", "44001", clk, &live), ERR_OK);
     cr_assert_eq(live, 1);
@@ -960,12 +975,13 @@ Test(merge, row_clocks_damaged)
         err_code want;
     } cases[] = {
         {"x'01a223a9dbc000000000000100000000000f'", ERR_OK},      /* 18, mask 0x000f */
-        {"x'01a223a9dbc000000000000100000000001f'", ERR_CORRUPT}, /* register 4 of 4 */
+        {"x'01a223a9dbc000000000000100000000007f'", ERR_OK},      /* all 7 registers */
+        {"x'01a223a9dbc00000000000010000000000ff'", ERR_CORRUPT}, /* register 7 of 7 */
         {"x'01a223a9dbc0000000000001000000000f'", ERR_CORRUPT},   /* 17 bytes */
-        {"zeroblob(64)", ERR_OK},
-        {"zeroblob(63)", ERR_CORRUPT},
-        {"zeroblob(65)", ERR_CORRUPT},
-        {"zeroblob(112)", ERR_CORRUPT}, /* person's full size, not unit's */
+        {"zeroblob(112)", ERR_OK},                                /* 7 registers since schema 2 */
+        {"zeroblob(111)", ERR_CORRUPT},
+        {"zeroblob(113)", ERR_CORRUPT},
+        {"zeroblob(64)", ERR_CORRUPT}, /* schema 1's size: migration 2 extends it */
         {"x''", ERR_CORRUPT},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
