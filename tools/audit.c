@@ -38,29 +38,17 @@ cmd_audit(int argc, char **argv)
 {
     struct cli c;
     cli_init(&c, "audit", "audit --home DIR [--json] [--logs-only]");
-    static const struct option opts[] = {
-        CLI_COMMON_OPTIONS,
-        {"json", no_argument, NULL, 'j'},
-        {"logs-only", no_argument, NULL, 'L'},
-        {NULL, 0, NULL, 0},
-    };
     struct audit_out o = {0, 0};
-    unsigned flags = AUDIT_STATE;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        if (cli_common(&c, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'j': o.json = 1; break;
-        case 'L': flags &= ~(unsigned)AUDIT_STATE; break;
-        case 'h': cli_usage(&c, NULL); return CLI_OK;
-        default: return cli_bad_option(&c, opt, argv);
-        }
+    int logs_only = 0;
+    const struct cli_opt opts[] = {
+        {"json", 0, NULL, &o.json},
+        {"logs-only", 0, NULL, &logs_only},
+    };
+    int pec = cli_parse(&c, argc, argv, opts, sizeof opts / sizeof opts[0], 0, NULL);
+    if (pec != 0) {
+        return pec == CLI_HELP_SHOWN ? CLI_OK : pec;
     }
-    if (optind != argc) {
-        return cli_extra_argument(&c);
-    }
+    unsigned flags = logs_only ? 0 : AUDIT_STATE;
     struct replica *r = NULL;
     int ec = cli_open(&c, 0, &r);
     if (ec != 0) {

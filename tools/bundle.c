@@ -18,27 +18,14 @@ bundle_export(int argc, char **argv)
 {
     struct cli c;
     cli_init(&c, "bundle export", "bundle export --home DIR -o FILE [--since HEADS]");
-    static const struct option opts[] = {
-        CLI_COMMON_OPTIONS,
-        {"output", required_argument, NULL, 'o'},
-        {"since", required_argument, NULL, 's'},
-        {NULL, 0, NULL, 0},
-    };
     const char *out = NULL, *since = NULL;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
-        if (cli_common(&c, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'o': out = optarg; break;
-        case 's': since = optarg; break;
-        case 'h': cli_usage(&c, NULL); return CLI_OK;
-        default: return cli_bad_option(&c, opt, argv);
-        }
-    }
-    if (optind != argc) {
-        return cli_extra_argument(&c);
+    const struct cli_opt opts[] = {
+        {"output", 'o', &out, NULL},
+        {"since", 0, &since, NULL},
+    };
+    int pec = cli_parse(&c, argc, argv, opts, sizeof opts / sizeof opts[0], 0, NULL);
+    if (pec != 0) {
+        return pec == CLI_HELP_SHOWN ? CLI_OK : pec;
     }
     if (out == NULL) {
         return cli_usage(&c, "-o FILE is required");

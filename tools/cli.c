@@ -4,6 +4,7 @@
  */
 #include "cli.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <sodium.h>
 #include <stdarg.h>
@@ -103,11 +104,37 @@ cli_bad_option(const struct cli *c, int opt, char **argv)
 }
 
 int
-cli_parse_common(struct cli *c, int argc, char **argv, int positionals, const char *what)
+cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, size_t n,
+          int positionals, const char *what)
 {
-    static const struct option opts[] = {CLI_COMMON_OPTIONS, {NULL, 0, NULL, 0}};
+    /* getopt_long's table: the common options, then ours, whose val is CLI_OPT_BASE + index. */
+    enum { CLI_OPT_BASE = 2000, CLI_COMMON_COUNT = 3 };
+    struct option table[CLI_COMMON_COUNT + CLI_OPTS_MAX + 1];
+    static const struct option common[] = {CLI_COMMON_OPTIONS};
+    char shorts[2 + 2 * CLI_OPTS_MAX + 1] = ":";
+    size_t ns = 1;
+    ASSERT(n <= CLI_OPTS_MAX);
+    static_assert(sizeof common / sizeof common[0] == CLI_COMMON_COUNT, "common options");
+    memcpy(table, common, sizeof common);
+    for (size_t i = 0; i < n; i++) {
+        ASSERT((opts[i].value == NULL) != (opts[i].flag == NULL));
+        table[CLI_COMMON_COUNT + i] = (struct option){
+            .name = opts[i].name,
+            .has_arg = opts[i].value != NULL ? required_argument : no_argument,
+            .flag = NULL,
+            .val = opts[i].short_name != 0 ? opts[i].short_name : CLI_OPT_BASE + (int)i,
+        };
+        if (opts[i].short_name != 0) {
+            shorts[ns++] = opts[i].short_name;
+            if (opts[i].value != NULL) {
+                shorts[ns++] = ':';
+            }
+        }
+    }
+    table[CLI_COMMON_COUNT + n] = (struct option){NULL, 0, NULL, 0};
+    shorts[ns] = '\0';
     int opt;
-    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, shorts, table, NULL)) != -1) {
         if (cli_common(c, opt, optarg)) {
             continue;
         }
@@ -115,35 +142,44 @@ cli_parse_common(struct cli *c, int argc, char **argv, int positionals, const ch
             cli_usage(c, NULL);
             return CLI_HELP_SHOWN;
         }
-        return cli_bad_option(c, opt, argv);
+        size_t i = n;
+        for (size_t k = 0; k < n; k++) {
+            if (opt == (opts[k].short_name != 0 ? opts[k].short_name : CLI_OPT_BASE + (int)k)) {
+                i = k;
+            }
+        }
+        if (i == n) {
+            return cli_bad_option(c, opt, argv);
+        }
+        if (opts[i].value != NULL) {
+            *opts[i].value = optarg;
+        } else {
+            *opts[i].flag = 1;
+        }
     }
-    if (argc - optind != positionals && what != NULL) {
+    int extra = argc - optind;
+    if (positionals >= 0 && extra != positionals && what != NULL) {
         return cli_usage(c, "%s", what);
     }
-    if (argc - optind > positionals) {
+    if (positionals >= 0 && extra > positionals) {
         return cli_extra_argument(c);
     }
-    if (argc - optind < positionals) {
+    if (positionals >= 0 && extra < positionals) {
         return cli_usage(c, "missing argument");
     }
     return 0;
 }
 
 int
+cli_parse_common(struct cli *c, int argc, char **argv, int positionals, const char *what)
+{
+    return cli_parse(c, argc, argv, NULL, 0, positionals, what);
+}
+
+int
 cli_extra_argument(const struct cli *c)
 {
     return cli_usage(c, "unexpected extra argument (not repeated here)");
-}
-
-const char *
-cli_option_name(const struct option *opts, int opt)
-{
-    for (const struct option *o = opts; o->name != NULL; o++) {
-        if (o->val == opt) {
-            return o->name;
-        }
-    }
-    return "?";
 }
 
 int

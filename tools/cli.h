@@ -52,8 +52,6 @@ int cli_exit_for(err_code rc);
 int cli_bad_option(const struct cli *c, int opt, char **argv);
 /* An argument nobody asked for: says so without repeating it. */
 int cli_extra_argument(const struct cli *c);
-/* The long name of option code opt in opts ("?" when absent). */
-const char *cli_option_name(const struct option *opts, int opt);
 
 /* Opens the replica at c->home (REPLICA_WRITE loads the key, with the passphrase file when
  * given). On failure prints why and returns the exit code; 0 on success. */
@@ -62,10 +60,25 @@ int cli_open(const struct cli *c, unsigned flags, struct replica **out);
 /* True for "--help", "-h" and "help": a command group asked for its usage (exit 0). */
 int cli_is_help(const char *arg);
 
-/* Parses a command that takes only the common options and exactly `positionals` arguments
- * (which stay at argv[optind..]); `what` (or NULL) is the message when their count is wrong.
- * Returns 0 to go on, CLI_HELP_SHOWN after --help (exit 0), or a usage error's exit code. */
+/* One option of a command: its long name (and optional one-letter name), and where its value
+ * goes (value), or, for an option without a value, the int set to 1 (flag). */
+struct cli_opt {
+    const char *name;
+    char short_name; /* 0: none */
+    const char **value;
+    int *flag;
+};
+/* Options one command takes besides the common ones. */
+#define CLI_OPTS_MAX 16u
+
+/* Parses argv: the common options, then opts (n of them), then exactly `positionals`
+ * arguments (which stay at argv[optind..]; -1: any number); `what` (or NULL) is the message
+ * when their count is wrong. Returns 0 to go on, CLI_HELP_SHOWN after --help (exit 0), or a
+ * usage error's exit code, after printing why. */
 #define CLI_HELP_SHOWN (-1)
+int cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, size_t n,
+              int positionals, const char *what);
+/* cli_parse for a command that takes only the common options. */
 int cli_parse_common(struct cli *c, int argc, char **argv, int positionals, const char *what);
 
 /* Resets getopt so that each subcommand parses its own argv. */

@@ -26,31 +26,16 @@ cmd_init(int argc, char **argv)
     cli_init(&c, "init",
              "init --home DIR --unit CODE [--name TEXT] [--network NAME] "
              "[--passphrase-file F] [--cid-key-file F]");
-    static const struct option opts[] = {
-        CLI_COMMON_OPTIONS,
-        {"unit", required_argument, NULL, 'u'},
-        {"name", required_argument, NULL, 'n'},
-        {"network", required_argument, NULL, 'N'},
-        {"cid-key-file", required_argument, NULL, 'K'},
-        {NULL, 0, NULL, 0},
-    };
     const char *unit = NULL, *name = NULL, *network = NULL, *cid_file = NULL;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        if (cli_common(&c, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'u': unit = optarg; break;
-        case 'n': name = optarg; break;
-        case 'N': network = optarg; break;
-        case 'K': cid_file = optarg; break;
-        case 'h': cli_usage(&c, NULL); return CLI_OK;
-        default: return cli_bad_option(&c, opt, argv);
-        }
-    }
-    if (optind != argc) {
-        return cli_extra_argument(&c);
+    const struct cli_opt opts[] = {
+        {"unit", 0, &unit, NULL},
+        {"name", 0, &name, NULL},
+        {"network", 0, &network, NULL},
+        {"cid-key-file", 0, &cid_file, NULL},
+    };
+    int pec = cli_parse(&c, argc, argv, opts, sizeof opts / sizeof opts[0], 0, NULL);
+    if (pec != 0) {
+        return pec == CLI_HELP_SHOWN ? CLI_OK : pec;
     }
     if (c.home == NULL || *c.home == '\0') {
         return cli_usage(&c, "--home DIR is required (or set CDHT_HOME)");

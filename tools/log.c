@@ -23,40 +23,18 @@ struct log_args {
     const char *index_s, *size_s, *from_s, *to_s;
 };
 
+/* Every log subcommand takes the same options; each uses the ones it needs. Returns 0 to go
+ * on, CLI_HELP_SHOWN, or an exit code. */
 static int
 log_parse(struct log_args *a, int argc, char **argv, const char *cmd, const char *usage)
 {
     cli_init(&a->c, cmd, usage);
-    static const struct option opts[] = {
-        CLI_COMMON_OPTIONS,
-        {"log", required_argument, NULL, 'l'},
-        {"index", required_argument, NULL, 'i'},
-        {"size", required_argument, NULL, 's'},
-        {"from", required_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 't'},
-        {"output", required_argument, NULL, 'o'},
-        {NULL, 0, NULL, 0},
+    const struct cli_opt opts[] = {
+        {"log", 0, &a->key_s, NULL},   {"index", 0, &a->index_s, NULL},
+        {"size", 0, &a->size_s, NULL}, {"from", 0, &a->from_s, NULL},
+        {"to", 0, &a->to_s, NULL},     {"output", 'o', &a->out, NULL},
     };
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":o:", opts, NULL)) != -1) {
-        if (cli_common(&a->c, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'l': a->key_s = optarg; break;
-        case 'i': a->index_s = optarg; break;
-        case 's': a->size_s = optarg; break;
-        case 'f': a->from_s = optarg; break;
-        case 't': a->to_s = optarg; break;
-        case 'o': a->out = optarg; break;
-        case 'h': cli_usage(&a->c, NULL); return CLI_OK + 100;
-        default: return cli_bad_option(&a->c, opt, argv);
-        }
-    }
-    if (optind != argc) {
-        return cli_extra_argument(&a->c);
-    }
-    return 0;
+    return cli_parse(&a->c, argc, argv, opts, sizeof opts / sizeof opts[0], 0, NULL);
 }
 
 /* Resolves --log (default: this device's log when allow_self). */
@@ -280,7 +258,7 @@ cmd_log(int argc, char **argv)
         memset(&a, 0, sizeof a);
         int ec = log_parse(&a, argc - 1, argv + 1, cmd, subs[i].usage);
         if (ec != 0) {
-            return ec == CLI_OK + 100 ? CLI_OK : ec;
+            return ec == CLI_HELP_SHOWN ? CLI_OK : ec;
         }
         struct replica *r = NULL;
         if ((ec = cli_open(&a.c, 0, &r)) != 0) {

@@ -23,45 +23,26 @@ struct person_args {
     const char *name, *birth_year, *gender, *unit, *group, *cid, *format;
 };
 
+/* Parses the person flags: listing takes --unit and --format only, the writing commands all
+ * but --format. Positional arguments (the ID of set and rm) stay at argv[optind..]. Returns 0,
+ * -1 after --help, or an exit code. */
 static int
 person_parse(struct cli *c, int argc, char **argv, struct person_args *a, int listing)
 {
-    static const struct option opts[] = {
-        CLI_COMMON_OPTIONS,
-        {"name", required_argument, NULL, 'n'},
-        {"birth-year", required_argument, NULL, 'b'},
-        {"gender", required_argument, NULL, 'g'},
-        {"unit", required_argument, NULL, 'u'},
-        {"group", required_argument, NULL, 'G'},
-        {"citizen-id", required_argument, NULL, 'C'},
-        {"format", required_argument, NULL, 'f'},
-        {NULL, 0, NULL, 0},
-    };
-    int opt;
     memset(a, 0, sizeof *a);
-    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        if (cli_common(c, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'n': a->name = optarg; break;
-        case 'b': a->birth_year = optarg; break;
-        case 'g': a->gender = optarg; break;
-        case 'u': a->unit = optarg; break;
-        case 'G': a->group = optarg; break;
-        case 'C': a->cid = optarg; break;
-        case 'f': a->format = optarg; break;
-        case 'h': cli_usage(c, NULL); return -1;
-        default: return cli_bad_option(c, opt, argv);
-        }
-        if (listing && opt != 'u' && opt != 'f') {
-            return cli_usage(c, "option --%s does not apply here", cli_option_name(opts, opt));
-        }
-        if (!listing && opt == 'f') {
-            return cli_usage(c, "option --format does not apply here");
-        }
-    }
-    return 0;
+    const struct cli_opt writing[] = {
+        {"name", 0, &a->name, NULL},     {"birth-year", 0, &a->birth_year, NULL},
+        {"gender", 0, &a->gender, NULL}, {"unit", 0, &a->unit, NULL},
+        {"group", 0, &a->group, NULL},   {"citizen-id", 0, &a->cid, NULL},
+    };
+    const struct cli_opt list[] = {
+        {"unit", 0, &a->unit, NULL},
+        {"format", 0, &a->format, NULL},
+    };
+    int ec = listing
+                 ? cli_parse(c, argc, argv, list, 2, -1, NULL)
+                 : cli_parse(c, argc, argv, writing, sizeof writing / sizeof writing[0], -1, NULL);
+    return ec == CLI_HELP_SHOWN ? -1 : ec;
 }
 
 static int

@@ -126,39 +126,21 @@ unit_add(int argc, char **argv)
     cli_init(&c, "unit add",
              "unit add --home DIR --code CODE --kind KIND --name TEXT "
              "[--parent CODE] [--from DATE] [--to DATE] [--disadvantaged]");
-    static const struct option opts[] = {
-        CLI_COMMON_OPTIONS,
-        {"code", required_argument, NULL, 'c'},
-        {"kind", required_argument, NULL, 'k'},
-        {"name", required_argument, NULL, 'n'},
-        {"parent", required_argument, NULL, 'p'},
-        {"from", required_argument, NULL, 'f'},
-        {"to", required_argument, NULL, 't'},
-        {"disadvantaged", no_argument, NULL, 'd'},
-        {NULL, 0, NULL, 0},
-    };
     const char *code = NULL, *kind = NULL, *name = NULL, *parent = NULL, *why = NULL;
     const char *from = NULL, *to = NULL;
     int disadvantaged = 0;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        if (cli_common(&c, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'c': code = optarg; break;
-        case 'k': kind = optarg; break;
-        case 'n': name = optarg; break;
-        case 'p': parent = optarg; break;
-        case 'f': from = optarg; break;
-        case 't': to = optarg; break;
-        case 'd': disadvantaged = 1; break;
-        case 'h': cli_usage(&c, NULL); return CLI_OK;
-        default: return cli_bad_option(&c, opt, argv);
-        }
-    }
-    if (optind != argc) {
-        return cli_extra_argument(&c);
+    const struct cli_opt opts[] = {
+        {"code", 0, &code, NULL},
+        {"kind", 0, &kind, NULL},
+        {"name", 0, &name, NULL},
+        {"parent", 0, &parent, NULL},
+        {"from", 0, &from, NULL},
+        {"to", 0, &to, NULL},
+        {"disadvantaged", 0, NULL, &disadvantaged},
+    };
+    int pec = cli_parse(&c, argc, argv, opts, sizeof opts / sizeof opts[0], 0, NULL);
+    if (pec != 0) {
+        return pec == CLI_HELP_SHOWN ? CLI_OK : pec;
     }
     if (code == NULL || kind == NULL || name == NULL) {
         return cli_usage(&c, "--code, --kind and --name are required");
@@ -232,29 +214,15 @@ unit_move(int argc, char **argv)
 {
     struct cli c;
     cli_init(&c, "unit move", "unit move --home DIR --code CODE --parent CODE [--from DATE]");
-    static const struct option opts[] = {
-        CLI_COMMON_OPTIONS,
-        {"code", required_argument, NULL, 'c'},
-        {"parent", required_argument, NULL, 'p'},
-        {"from", required_argument, NULL, 'f'},
-        {NULL, 0, NULL, 0},
-    };
     const char *code = NULL, *parent = NULL, *from = NULL, *why = NULL;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        if (cli_common(&c, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'c': code = optarg; break;
-        case 'p': parent = optarg; break;
-        case 'f': from = optarg; break;
-        case 'h': cli_usage(&c, NULL); return CLI_OK;
-        default: return cli_bad_option(&c, opt, argv);
-        }
-    }
-    if (optind != argc) {
-        return cli_extra_argument(&c);
+    const struct cli_opt opts[] = {
+        {"code", 0, &code, NULL},
+        {"parent", 0, &parent, NULL},
+        {"from", 0, &from, NULL},
+    };
+    int pec = cli_parse(&c, argc, argv, opts, sizeof opts / sizeof opts[0], 0, NULL);
+    if (pec != 0) {
+        return pec == CLI_HELP_SHOWN ? CLI_OK : pec;
     }
     if (code == NULL || parent == NULL) {
         return cli_usage(&c, "--code and --parent are required");
@@ -331,29 +299,15 @@ unit_succeed(int argc, char **argv)
 {
     struct cli c;
     cli_init(&c, "unit succeed", "unit succeed --home DIR --old CODE --new CODE --effective DATE");
-    static const struct option opts[] = {
-        CLI_COMMON_OPTIONS,
-        {"old", required_argument, NULL, 'o'},
-        {"new", required_argument, NULL, 'n'},
-        {"effective", required_argument, NULL, 'e'},
-        {NULL, 0, NULL, 0},
-    };
     const char *old = NULL, *new_code = NULL, *effective = NULL, *why = NULL;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        if (cli_common(&c, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'o': old = optarg; break;
-        case 'n': new_code = optarg; break;
-        case 'e': effective = optarg; break;
-        case 'h': cli_usage(&c, NULL); return CLI_OK;
-        default: return cli_bad_option(&c, opt, argv);
-        }
-    }
-    if (optind != argc) {
-        return cli_extra_argument(&c);
+    const struct cli_opt opts[] = {
+        {"old", 0, &old, NULL},
+        {"new", 0, &new_code, NULL},
+        {"effective", 0, &effective, NULL},
+    };
+    int pec = cli_parse(&c, argc, argv, opts, sizeof opts / sizeof opts[0], 0, NULL);
+    if (pec != 0) {
+        return pec == CLI_HELP_SHOWN ? CLI_OK : pec;
     }
     if (old == NULL || new_code == NULL || effective == NULL) {
         return cli_usage(&c, "--old, --new and --effective are required");
@@ -519,32 +473,15 @@ unit_list_cb(void *ctx, const struct units_row *u)
 static int
 unit_parse_view(struct cli *c, int argc, char **argv, const char **at, enum unit_format *fmt)
 {
-    static const struct option opts[] = {
-        CLI_COMMON_OPTIONS,
-        {"at", required_argument, NULL, 'a'},
-        {"format", required_argument, NULL, 'f'},
-        {NULL, 0, NULL, 0},
-    };
     const char *format = NULL;
-    int opt;
-    while ((opt = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        if (cli_common(c, opt, optarg)) {
-            continue;
-        }
-        switch (opt) {
-        case 'a': *at = optarg; break;
-        case 'f':
-            if (fmt == NULL) {
-                return cli_usage(c, "option --format does not apply here");
-            }
-            format = optarg;
-            break;
-        case 'h': cli_usage(c, NULL); return CLI_HELP_SHOWN;
-        default: return cli_bad_option(c, opt, argv);
-        }
-    }
-    if (optind != argc) {
-        return cli_extra_argument(c);
+    const struct cli_opt opts[] = {
+        {"at", 0, at, NULL},
+        {"format", 0, &format, NULL},
+    };
+    /* unit tree has no --format: it is then not an option of the command. */
+    int pec = cli_parse(c, argc, argv, opts, fmt != NULL ? 2 : 1, 0, NULL);
+    if (pec != 0) {
+        return pec;
     }
     int ec = unit_date_flag(c, "--at", *at, NULL);
     if (ec != 0) {

@@ -168,7 +168,7 @@ refuse "cdht person add: --name, --birth-year, --gender and --unit are required"
     "${ADD[@]}" --citizen-id 001085000123
 refuse "cdht person add: --colour is not an option of this command" \
     "${ADD[@]}" "${ok_person[@]}" --colour blue
-refuse "cdht person add: option --format does not apply here" \
+refuse "cdht person add: --format is not an option of this command" \
     "${ADD[@]}" "${ok_person[@]}" --format csv
 refuse "cdht person add: unexpected extra argument" \
     "${ADD[@]}" "${ok_person[@]}" extra
@@ -224,7 +224,7 @@ refuse "cdht person add: unexpected extra argument" "${ADD[@]}" "${ok_person[@]}
 refuse "cdht person add: --citizen_id is not an option of this command" \
     "${ADD[@]}" "${ok_person[@]}" --citizen_id=001085000123
 # `person list` names the option, not its value.
-refuse "cdht person list: option --citizen-id does not apply here" \
+refuse "cdht person list: --citizen-id is not an option of this command" \
     cdht person list --home "$H" --citizen-id 001085000123
 # A known flag without its value says that it needs one.
 refuse "cdht person add: --citizen-id needs a value" "${ADD[@]}" "${ok_person[@]}" --citizen-id

@@ -158,7 +158,7 @@ refuse "cdht unit succeed: --effective: must be after 1900-01-01" \
 refuse "cdht unit list: --at: date must be YYYY-MM-DD" u list --at 2025
 refuse "cdht unit list: --format must be table, csv or json" u list --format xml
 refuse "cdht unit tree: --at: date is not a calendar day" u tree --at 2025-02-30
-refuse "cdht unit tree: option --format does not apply here" u tree --format csv
+refuse "cdht unit tree: --format is not an option of this command" u tree --format csv
 refuse "cdht unit tree: unexpected extra argument" u tree 44
 
 for c in move succeed tree; do
