@@ -1,5 +1,6 @@
 /*
- * Convergence property: replicas doing random adds, edits and deletes, with coarse and skewed
+ * Convergence property: replicas doing random adds, edits and deletes of people, and adds,
+ * moves and successions of units, with coarse and skewed
  * wall clocks (so clocks tie and run ahead), exchange bundles in a random order with
  * duplicates, stale bundles and gaps; after a final full exchange every replica, and a fresh
  * one fed the same bundles in reverse, has the same `cdht hash`, and every audit is clean.
@@ -71,7 +72,7 @@ sim_step(struct sim *s)
                                         "Phạm Thị Dung", "Hoàng Văn Em"};
     err_code rc = ERR_OK;
     sim_clock(s);
-    switch (sim_pick(&s->rng, 6)) {
+    switch (sim_pick(&s->rng, 7)) {
     case 0:
     case 1:
         if (s->n_ids < SIM_IDS_MAX) {
@@ -132,6 +133,39 @@ sim_step(struct sim *s)
             }
         }
         break;
+    case 6: {
+        /* The units tree: concurrent adds, moves and successions of a few codes, written as
+         * the unit commands write them (one leaf), so that those tables converge too. */
+        static const char *const codes[] = {"U0", "U1", "U2", "U3"};
+        static const char *const dates[] = {"2025-01-01", "2025-07-01", "2026-01-01"};
+        const char *code = codes[sim_pick(&s->rng, 4)];
+        const char *other = codes[sim_pick(&s->rng, 4)];
+        struct replica_txn *t = NULL;
+        if ((rc = replica_txn_new(r, &t)) != ERR_OK) {
+            break;
+        }
+        if (sim_pick(&s->rng, 2) == 0) {
+            struct replica_cell cells[] = {
+                {.col = "parent", .type = SCHEMA_TEXT, .s = other},
+                {.col = "kind", .type = SCHEMA_TEXT, .s = "village"},
+                {.col = "name", .type = SCHEMA_TEXT, .s = "Thôn"},
+                {.col = "disadvantaged", .type = SCHEMA_INT, .i = sim_pick(&s->rng, 2)},
+            };
+            rc = replica_txn_put(t, "unit", code, 1, cells, 4, 0);
+        } else {
+            struct replica_cell cells[] = {
+                {.col = "new_code", .type = SCHEMA_TEXT, .s = other},
+                {.col = "effective", .type = SCHEMA_TEXT, .s = dates[sim_pick(&s->rng, 3)]},
+            };
+            rc = replica_txn_put(t, "unit_succession", code, 1, cells, 2, 0);
+        }
+        if (rc == ERR_OK) {
+            rc = replica_txn_commit(r, t, NULL);
+        } else {
+            replica_txn_free(t);
+        }
+        break;
+    }
     }
     cr_assert_eq(rc, ERR_OK, "seed %llu: step failed: %s", (unsigned long long)s->seed,
                  err_str(rc));
