@@ -104,10 +104,13 @@ _scenarios: $(BUILD)/cdht
 check: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT="-O1 -g $(SAN)" _test _fuzz-replay
 
+# Ends with a plain "N passed, N failed" line (one per fuzz target) for CI's log reader.
 _fuzz-replay: $(FUZZ_NAMES:%=$(BUILD)/fuzz/replay_%)
-	@for n in $(FUZZ_NAMES); do \
-	  $(BUILD)/fuzz/replay_$$n tests/fuzz/corpus/$$n tests/fuzz/crashers/$$n || exit 1; \
-	done
+	@passed=0; for n in $(FUZZ_NAMES); do \
+	  $(BUILD)/fuzz/replay_$$n tests/fuzz/corpus/$$n tests/fuzz/crashers/$$n || \
+	    { echo "fuzz-replay: $$passed passed, 1 failed"; exit 1; }; \
+	  passed=$$((passed + 1)); \
+	done; echo "fuzz-replay: $$passed passed, 0 failed"
 
 bench: deps
 	@$(MAKE) --no-print-directory _bench
