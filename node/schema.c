@@ -1,6 +1,6 @@
 /*
  * Replicated table definitions and the SQL built from them. Keeping the tables as data means
- * the merge, the state hash, the guard triggers and the docs follow one list; adding a table is
+ * the merge, the state hash, the guards and the docs follow one list; adding a table is
  * adding an entry here and a migration in store.c.
  */
 #include "schema.h"
