@@ -128,14 +128,19 @@ log_leaf(struct log_args *a, struct replica *r)
     return CLI_OK;
 }
 
-static void
-log_print_proof(uint8_t proof[][HASH_SIZE], size_t n)
+/* Prints a computed proof, one base64 hash per line, or why it could not be computed. */
+static int
+log_print_proof(struct log_args *a, err_code rc, uint8_t proof[][HASH_SIZE], size_t n)
 {
+    if (rc != ERR_OK) {
+        return cli_fail(&a->c, rc, "cannot compute the proof: %s", err_str(rc));
+    }
     for (size_t i = 0; i < n; i++) {
         char b[48];
         cli_hash_b64(proof[i], b);
         printf("%s\n", b);
     }
+    return CLI_OK;
 }
 
 static int
@@ -163,11 +168,7 @@ log_prove(struct log_args *a, struct replica *r)
     uint8_t proof[MERKLE_PROOF_HASHES_MAX][HASH_SIZE];
     size_t n = 0;
     err_code rc = log_prove_inclusion(r->st, &h, index, size, proof, &n);
-    if (rc != ERR_OK) {
-        return cli_fail(&a->c, rc, "cannot compute the proof: %s", err_str(rc));
-    }
-    log_print_proof(proof, n);
-    return CLI_OK;
+    return log_print_proof(a, rc, proof, n);
 }
 
 static int
@@ -196,11 +197,7 @@ log_consistency(struct log_args *a, struct replica *r)
     uint8_t proof[MERKLE_PROOF_HASHES_MAX][HASH_SIZE];
     size_t n = 0;
     err_code rc = log_prove_consistency(r->st, &h, from, to, proof, &n);
-    if (rc != ERR_OK) {
-        return cli_fail(&a->c, rc, "cannot compute the proof: %s", err_str(rc));
-    }
-    log_print_proof(proof, n);
-    return CLI_OK;
+    return log_print_proof(a, rc, proof, n);
 }
 
 static int
