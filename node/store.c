@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "leaf.h"
 #include "schema.h"
 
 /* Migration 1: the first schema. Leaves are keyed by log id << LOG_INDEX_BITS | index so one
@@ -71,6 +72,87 @@ store_migrate_v2(struct store *st)
     rc = store_exec(st, STORE_MIGRATE_V2_CLK);
     store_merging_set(st, 0);
     return rc;
+}
+
+/* Migration 3: trust (issue 3, items 2-8). These tables are local bookkeeping, not replicated
+ * state: each is a function of the leaves and checkpoints held, rebuilt by node/trust.c and
+ * node/witness.c, so none enters the state hash. */
+static const char STORE_SCHEMA_V3[] =
+    /* Leaves that carry certificates or revocations or write the units tree (leaf_kind), so
+     * that trust is evaluated from them without decoding every leaf. */
+    "CREATE TABLE trust_leaf(id INTEGER PRIMARY KEY);"
+    /* Leaves held but not applied, and why (node/trust.h, enum trust_reason). */
+    "CREATE TABLE quarantine("
+    "  id INTEGER PRIMARY KEY,"     /* leaf rowid */
+    "  reason INTEGER NOT NULL,"    /* enum trust_reason */
+    "  detail TEXT);"               /* a short sentence naming a unit or an index, no payload */
+    /* The evaluated trust state: one row per device with a valid chain. */
+    "CREATE TABLE trust_dev("
+    "  log_id INTEGER PRIMARY KEY,"
+    "  depth INTEGER NOT NULL,"     /* 0: the pinned root */
+    "  last_index INTEGER,"         /* NULL: no limit; -1: no leaf counts */
+    "  limit_kind INTEGER NOT NULL DEFAULT 0," /* 0 none, 1 revoked, 2 equivocation */
+    "  reason TEXT);"               /* the revocation's reason text */
+    "CREATE TABLE trust_grant("
+    "  log_id INTEGER NOT NULL,"    /* subject */
+    "  role INTEGER NOT NULL,"      /* enum trust_role bit */
+    "  unit TEXT NOT NULL,"
+    "  expires TEXT,"               /* YYYY-MM-DD or NULL */
+    "  issuer_log INTEGER NOT NULL,"
+    "  issuer_index INTEGER NOT NULL,"
+    "  PRIMARY KEY(log_id, issuer_log, issuer_index, role, unit)) WITHOUT ROWID;"
+    /* Witness cosignatures held (C2SP tlog-cosignature), for any log, by any witness. */
+    "CREATE TABLE cosig("
+    "  log_id INTEGER NOT NULL,"
+    "  witness BLOB NOT NULL,"      /* the witness's Ed25519 public key */
+    "  size INTEGER NOT NULL,"      /* tree size co-signed */
+    "  root BLOB NOT NULL,"         /* root hash co-signed */
+    "  time INTEGER NOT NULL,"      /* the cosignature's timestamp, seconds since the epoch */
+    "  sig BLOB NOT NULL,"          /* the cosignature line's signature bytes */
+    "  PRIMARY KEY(log_id, witness, size)) WITHOUT ROWID;"
+    /* Proofs of equivocation: two validly signed, inconsistent checkpoints of one log. */
+    "CREATE TABLE equivocation("
+    "  id INTEGER PRIMARY KEY,"
+    "  log_key BLOB NOT NULL,"      /* the equivocating device's public key */
+    "  note_a BLOB NOT NULL,"       /* signed checkpoint note */
+    "  note_b BLOB NOT NULL,"       /* signed checkpoint note inconsistent with note_a */
+    "  prefix INTEGER NOT NULL,"    /* leaves both histories share (the log is frozen there) */
+    "  found_ms INTEGER NOT NULL,"  /* local wall clock when first held */
+    "  UNIQUE(log_key, note_a, note_b));";
+
+/* Fills trust_leaf from the leaves an older replica already holds. */
+static err_code
+store_migrate_v3_index(struct store *st)
+{
+    sqlite3_stmt *s = NULL, *ins = NULL;
+    int rc = sqlite3_prepare_v2(st->db, "SELECT id, data FROM leaf", -1, &s, NULL);
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_prepare_v2(st->db, "INSERT OR IGNORE INTO trust_leaf(id) VALUES(?1)", -1,
+                                &ins, NULL);
+    }
+    err_code e = ERR_OK;
+    while (rc == SQLITE_OK && (rc = sqlite3_step(s)) == SQLITE_ROW) {
+        Cdht__Commit *c = NULL;
+        const uint8_t *d = sqlite3_column_blob(s, 1);
+        if (leaf_decode(d, (size_t)sqlite3_column_bytes(s, 1), &c) != ERR_OK) {
+            rc = SQLITE_OK;
+            continue; /* a damaged leaf is the audit's to report */
+        }
+        int kind = leaf_kind(c);
+        leaf_free(c);
+        if (kind != LEAF_KIND_DATA) {
+            sqlite3_bind_int64(ins, 1, sqlite3_column_int64(s, 0));
+            rc = sqlite3_step(ins);
+            sqlite3_reset(ins);
+            rc = rc == SQLITE_DONE ? SQLITE_OK : rc;
+        }
+    }
+    if (rc != SQLITE_DONE && rc != SQLITE_OK) {
+        e = store_err(st, rc, "migrate v3");
+    }
+    sqlite3_finalize(s);
+    sqlite3_finalize(ins);
+    return e;
 }
 
 /* cdht_merging(): true only while merge.c writes (the guards in schema.c call it). */
@@ -153,11 +235,16 @@ store_migrate(struct store *st)
         /* A fresh database gets the current replicated tables directly (schema.c), so the
          * later migrations below are for files written by an older cdht only. */
         if ((rc = store_exec(st, STORE_SCHEMA_V1)) != ERR_OK ||
+            (rc = store_exec(st, STORE_SCHEMA_V3)) != ERR_OK ||
             (rc = schema_create(st)) != ERR_OK) {
             goto out;
         }
     } else {
         if (v < 2 && (rc = store_migrate_v2(st)) != ERR_OK) {
+            goto out;
+        }
+        if (v < 3 && ((rc = store_exec(st, STORE_SCHEMA_V3)) != ERR_OK ||
+                      (rc = store_migrate_v3_index(st)) != ERR_OK)) {
             goto out;
         }
         diag_info("STORE-MIGRATE", "replica schema %d upgraded to %d", v, STORE_SCHEMA_VERSION);

@@ -15,7 +15,7 @@
 #include "err.h"
 
 /* 1: the first schema. 2: unit gains valid_from, valid_to, disadvantaged; unit_succession. */
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 3
 /* Statements kept prepared per connection; the store has fewer distinct ones than this. */
 #define STORE_STMT_CACHE_MAX 64u
 /* SQLite page cache per connection, in KiB, set explicitly rather than inherited (2 MiB).

@@ -76,13 +76,50 @@ leaf_utf8_ok(const char *s)
     return 1;
 }
 
+/* Bounded UTF-8 text (leaf_utf8_ok) of at most max bytes. */
+static int
+leaf_text_ok(const char *s, size_t max)
+{
+    return s != NULL && strnlen(s, max + 1) <= max && leaf_utf8_ok(s);
+}
+
+/* YYYY-MM-DD in shape (the calendar is checked where a date is used: domain.c). */
+static int
+leaf_date_ok(const char *s)
+{
+    static const char shape[] = "dddd-dd-dd";
+    for (size_t i = 0; i < sizeof shape - 1; i++) {
+        if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != '-') {
+            return 0;
+        }
+    }
+    return s[sizeof shape - 1] == '\0';
+}
+
 err_code
 leaf_validate(const Cdht__Commit *c)
 {
-    if (c->hlc == 0 || (c->hlc >> 16) > (uint64_t)HLC_MS_MAX || c->n_changes == 0 ||
-        c->n_changes > COMMIT_CHANGES_MAX ||
+    if (c->hlc == 0 || (c->hlc >> 16) > (uint64_t)HLC_MS_MAX ||
+        c->n_changes + c->n_certs + c->n_revocations == 0 || c->n_changes > COMMIT_CHANGES_MAX ||
+        c->n_certs > COMMIT_CERTS_MAX || c->n_revocations > COMMIT_CERTS_MAX ||
         !leaf_unknown_ok(&c->base)) {
         return ERR_CORRUPT_HERE;
+    }
+    for (size_t i = 0; i < c->n_certs; i++) {
+        const Cdht__Cert *ce = c->certs[i];
+        if (!leaf_unknown_ok(&ce->base) || ce->subject.len != KEY_PUBLIC_SIZE ||
+            !leaf_ident_ok(ce->role) || !leaf_text_ok(ce->unit, UNIT_CODE_SIZE_MAX) ||
+            ce->unit[0] == '\0' || (ce->expires != NULL && !leaf_date_ok(ce->expires)) ||
+            (ce->name != NULL && !leaf_text_ok(ce->name, DEVICE_NAME_SIZE_MAX))) {
+            return ERR_CORRUPT_HERE;
+        }
+    }
+    for (size_t i = 0; i < c->n_revocations; i++) {
+        const Cdht__Revocation *rv = c->revocations[i];
+        if (!leaf_unknown_ok(&rv->base) || rv->subject.len != KEY_PUBLIC_SIZE ||
+            (rv->reason != NULL && !leaf_text_ok(rv->reason, REVOKE_REASON_SIZE_MAX))) {
+            return ERR_CORRUPT_HERE;
+        }
     }
     for (size_t i = 0; i < c->n_changes; i++) {
         const Cdht__Change *ch = c->changes[i];
@@ -277,4 +314,24 @@ leaf_encode(const Cdht__Commit *c, uint8_t **out, size_t *len)
     *out = buf;
     *len = n;
     return ERR_OK;
+}
+
+int
+leaf_table_is_trust(const char *table)
+{
+    return strcmp(table, "unit") == 0 || strcmp(table, "unit_succession") == 0;
+}
+
+int
+leaf_kind(const Cdht__Commit *c)
+{
+    int trust = c->n_certs > 0 || c->n_revocations > 0, data = 0;
+    for (size_t i = 0; i < c->n_changes; i++) {
+        if (leaf_table_is_trust(c->changes[i]->table)) {
+            trust = 1;
+        } else {
+            data = 1;
+        }
+    }
+    return trust && data ? LEAF_KIND_MIXED : trust ? LEAF_KIND_TRUST : LEAF_KIND_DATA;
 }

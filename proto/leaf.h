@@ -22,6 +22,18 @@ void leaf_free(Cdht__Commit *c);
  * before they are encoded, so that we never sign a leaf others would refuse). */
 err_code leaf_validate(const Cdht__Commit *c) WARN_UNUSED;
 
+/* What a leaf is to the trust layer (node/trust.h): data (rows of people and their records),
+ * trust (certificates, revocations, writes to the units tree), or both at once, which no cdht
+ * writes and the trust layer refuses. */
+enum leaf_kind {
+    LEAF_KIND_DATA = 0,
+    LEAF_KIND_TRUST = 1,
+    LEAF_KIND_MIXED = 2,
+};
+int leaf_kind(const Cdht__Commit *c);
+/* Tables whose writes are trust: the units tree that certificates are scoped by. */
+int leaf_table_is_trust(const char *table);
+
 /*
  * A reusable decoder for hot paths (import, audit): decoded structs go into an arena that is
  * reset, not freed, between leaves, so decoding costs no malloc or free per message, and the

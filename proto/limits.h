@@ -27,6 +27,13 @@
 
 /* Changes in one Commit: bounds the work of merging one leaf (one SQLite statement each). */
 #define COMMIT_CHANGES_MAX 10000u
+/* Certificates, and revocations, in one Commit: a hub certifying every laptop of a district
+ * at once is a few hundred; the bound keeps one leaf's trust work small. */
+#define COMMIT_CERTS_MAX 1000u
+/* A device's name in a certificate or request ("Thon 3 - laptop 2"): a label, not a payload. */
+#define DEVICE_NAME_SIZE_MAX 128u
+/* The operator's words on a revocation ("laptop stolen 2026-11-02"). */
+#define REVOKE_REASON_SIZE_MAX 256u
 /* Cells in one Change: more than any replicated table has columns. */
 #define CHANGE_CELLS_MAX 64u
 /* Table and column names are short identifiers. */
