@@ -43,6 +43,10 @@ struct replica_txn {
     Cdht__Change **changes;            /* owned (realloc'd array) */
     uint8_t *fresh;                    /* per change: 1 when no row can exist */
     size_t n, cap;
+    Cdht__Cert **certs; /* owned array; entries in the arena */
+    size_t n_certs;
+    Cdht__Revocation **revocations; /* owned array; entries in the arena */
+    size_t n_revocations;
 };
 
 static void *
@@ -381,6 +385,7 @@ replica_close(struct replica *r)
     if (r == NULL) {
         return;
     }
+    trust_ctx_free(r->trust);
     store_close(r->st);
     keys_wipe(&r->keys);
     if (r->lock_fd >= 0) {
@@ -427,7 +432,76 @@ replica_txn_free(struct replica_txn *t)
     }
     free(t->changes);
     free(t->fresh);
+    free(t->certs);
+    free(t->revocations);
     free(t);
+}
+
+/* Grows a pointer array by one slot. */
+static err_code
+replica_grow(void ***arr, size_t n)
+{
+    if (n >= COMMIT_CERTS_MAX) {
+        return ERR_MSGSIZE;
+    }
+    void **a = realloc(*arr, (n + 1) * sizeof *a);
+    if (a == NULL) {
+        return ERR_NOMEM;
+    }
+    *arr = a;
+    return ERR_OK;
+}
+
+err_code
+replica_txn_cert(struct replica_txn *t, const uint8_t subject[KEY_PUBLIC_SIZE], const char *role,
+                 const char *unit, const char *expires, const char *name)
+{
+    err_code rc = replica_grow((void ***)&t->certs, t->n_certs);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    Cdht__Cert *ce = replica_alloc(t, sizeof *ce);
+    uint8_t *key = replica_alloc(t, KEY_PUBLIC_SIZE);
+    if (ce == NULL || key == NULL) {
+        return ERR_NOMEM;
+    }
+    cdht__cert__init(ce);
+    memcpy(key, subject, KEY_PUBLIC_SIZE);
+    ce->subject.data = key;
+    ce->subject.len = KEY_PUBLIC_SIZE;
+    if ((ce->role = replica_strdup(t, role)) == NULL || (ce->unit = replica_strdup(t, unit)) == NULL ||
+        (expires != NULL && (ce->expires = replica_strdup(t, expires)) == NULL) ||
+        (name != NULL && (ce->name = replica_strdup(t, name)) == NULL)) {
+        return ERR_NOMEM;
+    }
+    t->certs[t->n_certs++] = ce;
+    return ERR_OK;
+}
+
+err_code
+replica_txn_revoke(struct replica_txn *t, const uint8_t subject[KEY_PUBLIC_SIZE], int has_last,
+                   uint64_t last_index, const char *reason)
+{
+    err_code rc = replica_grow((void ***)&t->revocations, t->n_revocations);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    Cdht__Revocation *rv = replica_alloc(t, sizeof *rv);
+    uint8_t *key = replica_alloc(t, KEY_PUBLIC_SIZE);
+    if (rv == NULL || key == NULL) {
+        return ERR_NOMEM;
+    }
+    cdht__revocation__init(rv);
+    memcpy(key, subject, KEY_PUBLIC_SIZE);
+    rv->subject.data = key;
+    rv->subject.len = KEY_PUBLIC_SIZE;
+    rv->has_last_index = has_last ? 1 : 0;
+    rv->last_index = last_index;
+    if (reason != NULL && (rv->reason = replica_strdup(t, reason)) == NULL) {
+        return ERR_NOMEM;
+    }
+    t->revocations[t->n_revocations++] = rv;
+    return ERR_OK;
 }
 
 /* Sets a cell's inline value from c (copied into the arena). */
@@ -659,6 +733,7 @@ replica_batch_abort(struct replica *r)
 {
     if (r->batch) {
         store_rollback(r->st);
+        trust_ctx_reset(r->trust);
         r->batch = 0;
     }
 }
@@ -674,7 +749,7 @@ replica_txn_commit(struct replica *r, struct replica_txn *t, uint64_t *index)
     uint64_t last = r->batch_hlc, floor = 0, hlc = 0;
     ASSERT(t->r == r);
     ASSERT(r->have_keys);
-    if (t->n == 0) {
+    if (t->n + t->n_certs + t->n_revocations == 0) {
         replica_txn_free(t);
         return ERR_INVAL;
     }
@@ -710,6 +785,10 @@ replica_txn_commit(struct replica *r, struct replica_txn *t, uint64_t *index)
     c.wall_ms = wall;
     c.n_changes = t->n;
     c.changes = t->changes;
+    c.n_certs = t->n_certs;
+    c.certs = t->certs;
+    c.n_revocations = t->n_revocations;
+    c.revocations = t->revocations;
     if ((rc = leaf_validate(&c)) != ERR_OK) {
         rc = ERR_INVAL; /* our own caller built something no replica would accept */
         goto out;
@@ -720,9 +799,30 @@ replica_txn_commit(struct replica *r, struct replica_txn *t, uint64_t *index)
     uint8_t hash[HASH_SIZE];
     merkle_leaf_hash(leaf, leaf_len, hash);
     uint64_t at = self->size;
-    if ((rc = log_append(r->st, self, leaf, leaf_len, hash, hlc, wall, 0)) != ERR_OK ||
-        (rc = merge_commit(r->st, self->id, at, &c)) != ERR_OK) {
+    if (r->trust == NULL && (rc = trust_ctx_open(r->st, &r->trust)) != ERR_OK) {
         goto out;
+    }
+    /* With a pinned root, a write this device's certificates do not cover is refused here
+     * rather than written as a leaf that every replica, this one included, would only hold
+     * in quarantine. */
+    enum trust_reason why = TRUST_OK;
+    char detail[TRUST_DETAIL_SIZE];
+    if ((rc = trust_would_count(r->trust, self->id, at, &c, &why, detail)) != ERR_OK) {
+        goto out;
+    }
+    if (why != TRUST_OK && why != TRUST_PENDING) {
+        snprintf(r->denied, sizeof r->denied, "%s: %s", trust_reason_name(why), detail);
+        rc = ERR_DENIED;
+        goto out;
+    }
+    int applied = 0, dirty = 0;
+    if ((rc = log_append(r->st, self, leaf, leaf_len, hash, hlc, wall, 0)) != ERR_OK ||
+        (rc = trust_admit(r->trust, self->id, at, &c, &applied, &dirty)) != ERR_OK ||
+        (dirty && (rc = trust_reconcile(r->st, NULL)) != ERR_OK)) {
+        goto out;
+    }
+    if (dirty) {
+        trust_ctx_reset(r->trust);
     }
     if (r->batch) {
         r->batch_hlc = clock;
@@ -736,6 +836,7 @@ replica_txn_commit(struct replica *r, struct replica_txn *t, uint64_t *index)
 out:
     if (rc != ERR_OK && !r->batch) {
         store_rollback(r->st);
+        trust_ctx_reset(r->trust);
     }
     free(leaf);
     replica_txn_free(t);

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "note.h"
 #include "schema.h"
+#include "trust.h"
 
 struct store;
 
@@ -47,6 +48,9 @@ struct replica {
     int batch;
     struct log_head batch_head; /* this device's log as the batch has grown it */
     uint64_t batch_hlc;         /* the replica clock as the batch has advanced it */
+    struct trust_ctx *trust;    /* admission state (node/trust.h), opened on first commit */
+    /* After ERR_DENIED from replica_txn_commit: why, as a sentence without payload. */
+    char denied[TRUST_DETAIL_SIZE + 64];
 };
 
 struct replica_init_opts {
@@ -100,6 +104,15 @@ err_code replica_txn_put(struct replica_txn *t, const char *table, const char *p
  * index when index is not NULL. */
 err_code replica_txn_commit(struct replica *r, struct replica_txn *t, uint64_t *index) WARN_UNUSED;
 void replica_txn_free(struct replica_txn *t);
+/* Adds a certificate (issuer: this device) for subject. role is a trust_role name; expires
+ * (YYYY-MM-DD) and name may be NULL. Values are copied. */
+err_code replica_txn_cert(struct replica_txn *t, const uint8_t subject[KEY_PUBLIC_SIZE],
+                          const char *role, const char *unit, const char *expires,
+                          const char *name) WARN_UNUSED;
+/* Adds a revocation of subject: leaves after last_index stop counting (has_last 0: none counts).
+ * reason may be NULL. */
+err_code replica_txn_revoke(struct replica_txn *t, const uint8_t subject[KEY_PUBLIC_SIZE],
+                            int has_last, uint64_t last_index, const char *reason) WARN_UNUSED;
 
 /*
  * Batches, for bulk work that is one user action (importing a spreadsheet, the benchmark):

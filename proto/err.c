@@ -30,6 +30,7 @@ err_str(err_code e)
     case ERR_NOTFOUND: return "not found";
     case ERR_FORK: return "forked log";
     case ERR_CLOCK: return "clock unusable";
+    case ERR_DENIED: return "not entitled";
     }
     return "unknown error";
 }

@@ -23,6 +23,7 @@ typedef enum err_code {
     ERR_NOTFOUND, /* the thing named does not exist */
     ERR_FORK,     /* two histories of one log disagree */
     ERR_CLOCK,    /* the wall clock is unusable for a local write */
+    ERR_DENIED,   /* this device is not entitled to make the change (node/trust.h) */
 } err_code;
 
 const char *err_str(err_code e);

@@ -376,8 +376,12 @@ cli_read_file(const char *path, size_t max, uint8_t **buf, size_t *len, err_code
 }
 
 int
-cli_write_failed(const struct cli *c, int rc)
+cli_write_failed(const struct cli *c, const struct replica *r, int rc)
 {
+    if (rc == ERR_DENIED) {
+        return cli_fail(c, (err_code)rc, "refusing to write: this device is not entitled (%s); nothing was written",
+                        r != NULL && r->denied[0] ? r->denied : "no certificate covers it");
+    }
     if (rc == ERR_CLOCK) {
         return cli_fail(c, (err_code)rc,
                         "refusing to write: this computer's clock is more than %lld minutes "

@@ -11,7 +11,7 @@ struct replica;
 int unit_exists(struct replica *r, const char *code);
 /* Prints the standard message for a failed local write and returns the exit code. */
 struct cli;
-int cli_write_failed(const struct cli *c, int rc);
+int cli_write_failed(const struct cli *c, const struct replica *r, int rc);
 
 int cmd_init(int argc, char **argv);
 int cmd_whoami(int argc, char **argv);

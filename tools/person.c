@@ -136,7 +136,7 @@ person_commit(struct cli *c, struct replica *r, const char *id, int exists,
             replica_txn_free(t);
         }
     }
-    return rc == ERR_OK ? 0 : cli_write_failed(c, rc);
+    return rc == ERR_OK ? 0 : cli_write_failed(c, r, rc);
 }
 
 static int

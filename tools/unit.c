@@ -201,7 +201,7 @@ unit_add(int argc, char **argv)
     const size_t ncells[] = {sizeof cells / sizeof cells[0]};
     err_code rc = unit_commit(r, tables, pks, exists, cellv, ncells, 1);
     if (rc != ERR_OK) {
-        ec = cli_write_failed(&c, rc);
+        ec = cli_write_failed(&c, r, rc);
     }
 out:
     free(norm);
@@ -287,7 +287,7 @@ unit_move(int argc, char **argv)
     const struct replica_cell *const cellv[] = {cells};
     const size_t ncells[] = {1};
     if ((rc = unit_commit(r, tables, pks, exists, cellv, ncells, 1)) != ERR_OK) {
-        ec = cli_write_failed(&c, rc);
+        ec = cli_write_failed(&c, r, rc);
     }
 out:
     replica_close(r);
@@ -392,7 +392,7 @@ unit_succeed(int argc, char **argv)
     const struct replica_cell *const cellv[] = {succ, closing};
     const size_t ncells[] = {2, 1};
     if ((rc = unit_commit(r, tables, pks, exists, cellv, ncells, close_old ? 2 : 1)) != ERR_OK) {
-        ec = cli_write_failed(&c, rc);
+        ec = cli_write_failed(&c, r, rc);
     }
 out:
     replica_close(r);
