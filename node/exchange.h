@@ -23,6 +23,11 @@ struct exchange_report {
     uint64_t leaves;             /* leaves written, or new leaves applied */
     uint64_t duplicates;         /* leaves already held (import) */
     uint64_t skewed;             /* leaves whose clock is far ahead of ours (import) */
+    uint64_t equivocations;      /* proofs written (export), or new proofs stored (import) */
+    uint64_t cosigs;             /* cosignatures written (export), or stored (import) */
+    uint64_t frozen;             /* leaves not applied: their log is frozen by a proof, or
+                                    is the other history of one found in this import */
+    uint64_t held;               /* new leaves held in quarantine on arrival (import) */
     char msg[EXCHANGE_MSG_SIZE]; /* on error: what was wrong, naming log and index */
 };
 
@@ -35,7 +40,10 @@ err_code exchange_heads(struct replica *r, struct heads_entry **out, size_t *cou
 err_code exchange_export(struct replica *r, const char *path, const struct heads_entry *since,
                          size_t since_count, struct exchange_report *rep) WARN_UNUSED;
 
-/* Verifies, then applies, the bundle at path. */
+/* Verifies, then applies, the bundle at path. A section whose history differs from the one
+ * held but is validly signed (its note verifies and its leaves give its root) is an
+ * equivocation: its proof is stored (node/witness.h), nothing of the section is applied, and the
+ * rest of the bundle imports. Differing history that is not validly signed is ERR_FORK. */
 err_code exchange_import(struct replica *r, const char *path,
                          struct exchange_report *rep) WARN_UNUSED;
 

@@ -263,6 +263,13 @@ merge_gather(const struct schema_table *t, const Cdht__Change *ch, struct merge_
 err_code
 merge_commit(struct store *st, int64_t author_id, uint64_t leaf_index, const Cdht__Commit *c)
 {
+    return merge_commit_only(st, author_id, leaf_index, c, NULL, NULL);
+}
+
+err_code
+merge_commit_only(struct store *st, int64_t author_id, uint64_t leaf_index, const Cdht__Commit *c,
+                  merge_filter_fn keep, void *ctx)
+{
     ASSERT(author_id > 0 && author_id < LOG_ID_LIMIT);
     ASSERT(leaf_index <= UINT32_MAX);
     struct merge_clk w = {
@@ -277,6 +284,9 @@ merge_commit(struct store *st, int64_t author_id, uint64_t leaf_index, const Cdh
             diag_debug("MERGE-SKIP", "change %zu: unknown table skipped", i);
             continue;
         }
+        if (keep != NULL && !keep(ctx, t->name, ch->pk)) {
+            continue;
+        }
         struct merge_row row;
         merge_gather(t, ch, &row);
         if (row.written == 0) {
@@ -288,6 +298,28 @@ merge_commit(struct store *st, int64_t author_id, uint64_t leaf_index, const Cdh
     }
     store_merging_set(st, 0);
     return rc;
+}
+
+err_code
+merge_row_forget(struct store *st, const char *table, const char *pk)
+{
+    const struct schema_table *t = schema_table_find(table);
+    if (t == NULL) {
+        return ERR_OK;
+    }
+    char sql[160];
+    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE %s=?1", t->name, t->pk);
+    sqlite3_stmt *s = NULL;
+    int rc = sqlite3_prepare_v2(st->db, sql, -1, &s, NULL);
+    if (rc != SQLITE_OK) {
+        return store_err(st, rc, "merge forget");
+    }
+    sqlite3_bind_text(s, 1, pk, -1, SQLITE_STATIC);
+    store_merging_set(st, 1);
+    rc = sqlite3_step(s);
+    store_merging_set(st, 0);
+    sqlite3_finalize(s);
+    return rc == SQLITE_DONE ? ERR_OK : store_err(st, rc, "merge forget");
 }
 
 err_code

@@ -30,6 +30,15 @@ struct merge_clk {
 err_code merge_commit(struct store *st, int64_t author_id, uint64_t leaf_index,
                       const Cdht__Commit *c) WARN_UNUSED;
 
+/* merge_commit, applying only the changes keep() accepts (table is the schema's name). */
+typedef int (*merge_filter_fn)(void *ctx, const char *table, const char *pk);
+err_code merge_commit_only(struct store *st, int64_t author_id, uint64_t leaf_index,
+                           const Cdht__Commit *c, merge_filter_fn keep, void *ctx) WARN_UNUSED;
+
+/* Removes a row and its registers entirely, so that it can be rebuilt from the leaves that
+ * still count (node/trust.c, after a revocation). The caller holds a transaction. */
+err_code merge_row_forget(struct store *st, const char *table, const char *pk) WARN_UNUSED;
+
 /* The clocks of a row's registers as stored (for the write path's causality floor and base).
  * regs receives ncols + 1 entries (0: existence); ERR_NOTFOUND when the row was never written.
  * *live receives the existence register's value. */

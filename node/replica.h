@@ -49,6 +49,7 @@ struct replica {
     struct log_head batch_head; /* this device's log as the batch has grown it */
     uint64_t batch_hlc;         /* the replica clock as the batch has advanced it */
     struct trust_ctx *trust;    /* admission state (node/trust.h), opened on first commit */
+    int pinned;                 /* a root key is pinned (not open mode) */
     /* After ERR_DENIED from replica_txn_commit: why, as a sentence without payload. */
     char denied[TRUST_DETAIL_SIZE + 64];
 };
@@ -63,6 +64,10 @@ struct replica_init_opts {
      * duplicates are found across replicas); NULL: derived from the network name, which does
      * not keep the numbers secret from someone who knows the name (docs/DATA.md). */
     const uint8_t *cid_key;
+    /* Trust (node/trust.h): root makes this device the deployment's root; otherwise a non-NULL
+     * trust_root pins that key; neither leaves the replica in open mode. */
+    int root;
+    const uint8_t *trust_root;
 };
 
 /* Creates home (mode 0700; an existing directory must be empty), the key and the replica, and

@@ -36,7 +36,7 @@ static const struct schema_col schema_person_cols[] = {
 };
 
 struct schema_table schema_tables[] = {
-    {.name = "person", .pk = "id", .cols = schema_person_cols, .ncols = 6},
+    {.name = "person", .pk = "id", .cols = schema_person_cols, .ncols = 6, .scope = "unit"},
     {.name = "unit", .pk = "code", .cols = schema_unit_cols, .ncols = 6},
     {.name = "unit_succession", .pk = "old_code", .cols = schema_unit_succession_cols, .ncols = 2},
 };

@@ -35,6 +35,9 @@ struct schema_table {
     const char *pk; /* TEXT primary key column */
     const struct schema_col *cols;
     unsigned ncols;
+    /* The TEXT column naming the unit a row belongs to (its writers' certificates must cover
+     * it: node/trust.h); NULL for the trust tables themselves. */
+    const char *scope;
     /* Built once by schema_sql(): static for the process, so store_stmt can cache them. */
     char sql_select[512]; /* SELECT cols..., _live, _clk WHERE pk=?1 */
     char sql_insert[512]; /* INSERT (pk, cols..., _live, _clk); fails when the row exists */

@@ -88,19 +88,19 @@ static const char STORE_SCHEMA_V3[] =
     "  detail TEXT);"               /* a short sentence naming a unit or an index, no payload */
     /* The evaluated trust state: one row per device with a valid chain. */
     "CREATE TABLE trust_dev("
-    "  log_id INTEGER PRIMARY KEY,"
+    "  key BLOB PRIMARY KEY,"       /* the device's public key (its log may not be held) */
     "  depth INTEGER NOT NULL,"     /* 0: the pinned root */
     "  last_index INTEGER,"         /* NULL: no limit; -1: no leaf counts */
     "  limit_kind INTEGER NOT NULL DEFAULT 0," /* 0 none, 1 revoked, 2 equivocation */
-    "  reason TEXT);"               /* the revocation's reason text */
+    "  reason TEXT) WITHOUT ROWID;" /* the revocation's reason text */
     "CREATE TABLE trust_grant("
-    "  log_id INTEGER NOT NULL,"    /* subject */
+    "  key BLOB NOT NULL,"          /* subject */
     "  role INTEGER NOT NULL,"      /* enum trust_role bit */
     "  unit TEXT NOT NULL,"
     "  expires TEXT,"               /* YYYY-MM-DD or NULL */
-    "  issuer_log INTEGER NOT NULL,"
-    "  issuer_index INTEGER NOT NULL,"
-    "  PRIMARY KEY(log_id, issuer_log, issuer_index, role, unit)) WITHOUT ROWID;"
+    "  issuer BLOB NOT NULL,"       /* the issuer's public key */
+    "  issuer_index INTEGER NOT NULL," /* the certificate's leaf in the issuer's log */
+    "  PRIMARY KEY(key, issuer, issuer_index, role, unit)) WITHOUT ROWID;"
     /* Witness cosignatures held (C2SP tlog-cosignature), for any log, by any witness. */
     "CREATE TABLE cosig("
     "  log_id INTEGER NOT NULL,"

@@ -106,11 +106,14 @@ err_code trust_would_count(struct trust_ctx *t, int64_t log_id, uint64_t index,
                            char detail[TRUST_DETAIL_SIZE]) WARN_UNUSED;
 
 struct trust_report {
-    uint64_t applied;    /* leaves that came out of quarantine */
-    uint64_t withdrawn;  /* leaves that stopped counting */
-    uint64_t rows;       /* rows recomputed from the log */
-    uint64_t held;       /* leaves in quarantine afterwards */
+    uint64_t applied;   /* leaves that came out of quarantine */
+    uint64_t withdrawn; /* leaves that stopped counting */
+    uint64_t rows;      /* rows recomputed from the log */
+    uint64_t held;      /* leaves in quarantine afterwards */
 };
+/* *pending: 1 when trust leaves wait for a reconciliation (an import that was cut short). */
+err_code trust_pending(struct store *st, int *pending) WARN_UNUSED;
+
 /* Re-evaluates trust from every trust leaf held, moves leaves in and out of quarantine where
  * their status changed, and recomputes every row a withdrawn leaf had written from the leaves
  * that still count. Runs inside the caller's transaction. rep may be NULL. */
@@ -139,8 +142,8 @@ typedef err_code (*trust_grant_fn)(void *ctx, const struct trust_grant *g);
 /* Every device with a valid chain, in key order. */
 err_code trust_devices(struct store *st, trust_device_fn fn, void *ctx) WARN_UNUSED;
 /* The device's valid grants; ERR_NOTFOUND when it has no valid chain. */
-err_code trust_device_get(struct store *st, const uint8_t key[KEY_PUBLIC_SIZE],
-                          trust_device_fn fn, void *ctx) WARN_UNUSED;
+err_code trust_device_get(struct store *st, const uint8_t key[KEY_PUBLIC_SIZE], trust_device_fn fn,
+                          void *ctx) WARN_UNUSED;
 err_code trust_grants(struct store *st, const uint8_t key[KEY_PUBLIC_SIZE], trust_grant_fn fn,
                       void *ctx) WARN_UNUSED;
 

@@ -25,9 +25,12 @@ cmd_init(int argc, char **argv)
     struct cli c;
     cli_init(&c, "init",
              "init --home DIR --unit CODE [--name TEXT] [--network NAME] "
-             "[--passphrase-file F] [--cid-key-file F]");
-    const char *unit = NULL, *name = NULL, *network = NULL, *cid_file = NULL;
+             "[--passphrase-file F] [--cid-key-file F] [--root | --trust-root VKEY]");
+    const char *unit = NULL, *name = NULL, *network = NULL, *cid_file = NULL, *vkey = NULL;
+    int root = 0;
     const struct cli_opt opts[] = {
+        {"root", 0, NULL, &root},
+        {"trust-root", 0, &vkey, NULL},
         {"unit", 0, &unit, NULL},
         {"name", 0, &name, NULL},
         {"network", 0, &network, NULL},
@@ -43,6 +46,18 @@ cmd_init(int argc, char **argv)
     const char *why = NULL;
     if (unit == NULL) {
         return cli_usage(&c, "--unit CODE is required: the unit this device works for");
+    }
+    uint8_t root_pk[KEY_PUBLIC_SIZE];
+    if (root && vkey != NULL) {
+        return cli_usage(&c, "--root and --trust-root exclude each other: a device is the root "
+                             "or trusts one");
+    }
+    if (vkey != NULL) {
+        char vname[NOTE_ORIGIN_SIZE_MAX + 1];
+        if (note_verifier_key_parse(vkey, vname, root_pk) != ERR_OK) {
+            return cli_usage(&c, "--trust-root: not a verifier key (the line `cdht whoami` "
+                                 "prints on the root device: cdht/<hex>+<id>+<base64>)");
+        }
     }
     if (domain_unit_code_check(unit, &why) != ERR_OK) {
         return cli_usage(&c, "--unit: %s", why);
@@ -91,7 +106,9 @@ cmd_init(int argc, char **argv)
                                   .network = network,
                                   .pass = c.pass_file ? pass : NULL,
                                   .pass_len = pass_len,
-                                  .cid_key = cid_file != NULL ? cid_key : NULL};
+                                  .cid_key = cid_file != NULL ? cid_key : NULL,
+                                  .root = root,
+                                  .trust_root = vkey != NULL ? root_pk : NULL};
     err_code rc = replica_init(c.home, &o);
     sodium_memzero(pass, sizeof pass);
     sodium_memzero(cid_key, sizeof cid_key);
