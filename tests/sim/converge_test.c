@@ -5,6 +5,11 @@
  * duplicates, stale bundles and gaps; after a final full exchange every replica, and a fresh
  * one fed the same bundles in reverse, has the same `cdht hash`, and every audit is clean.
  * Seeded: CDHT_SIM_SEED=N replays one schedule; CDHT_SIM_SCHEDULES sets how many run.
+ *
+ * The trust variant (sim/converge_trust) pins replica 0 as the root and adds certificates,
+ * revocations, hub moves of the units tree and unauthorised writers (a modified cdht that skips
+ * its local check) to the schedule: every replica, whatever order the data, certificates and
+ * revocations reached it in, ends with the same hash and the same quarantine.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -14,6 +19,7 @@
 #include "audit.h"
 #include "exchange.h"
 #include "replica.h"
+#include "store.h"
 #include "support.h"
 
 #define SIM_REPLICAS 5
@@ -21,6 +27,7 @@
 #define SIM_BUNDLES_MAX 64
 #define SIM_IDS_MAX 64
 #define SIM_SCHEDULES_DEFAULT 200
+#define SIM_TRUST_SCHEDULES_DEFAULT 60
 
 /* xorshift64*: small, seedable, the same everywhere. */
 static uint64_t
@@ -40,6 +47,7 @@ sim_pick(uint64_t *s, unsigned n)
 
 struct sim {
     uint64_t seed, rng;
+    int trust; /* replica 0 is the pinned root of all */
     char *dir;
     char *home[SIM_REPLICAS + 1];
     struct replica *r[SIM_REPLICAS + 1];
@@ -72,12 +80,20 @@ sim_step(struct sim *s)
                                         "Phạm Thị Dung", "Hoàng Văn Em"};
     err_code rc = ERR_OK;
     sim_clock(s);
-    switch (sim_pick(&s->rng, 7)) {
+    /* Under a pinned root a modified cdht writes what it may not, now and then. */
+    if (s->trust && sim_pick(&s->rng, 4) == 0) {
+        setenv("CDHT_TEST_UNCHECKED_WRITES", "1", 1);
+    } else {
+        unsetenv("CDHT_TEST_UNCHECKED_WRITES");
+    }
+    static const char *const villages[] = {"V1", "V2"};
+    switch (sim_pick(&s->rng, s->trust ? 9 : 7)) {
     case 0:
     case 1:
         if (s->n_ids < SIM_IDS_MAX) {
             rc = support_person_add(r, names[sim_pick(&s->rng, 5)], 1950 + sim_pick(&s->rng, 50),
-                                    "V1", s->ids[s->n_ids]);
+                                    s->trust ? villages[sim_pick(&s->rng, 2)] : "V1",
+                                    s->ids[s->n_ids]);
             if (rc == ERR_OK) {
                 s->n_ids++;
             }
@@ -137,9 +153,10 @@ sim_step(struct sim *s)
         /* The units tree: concurrent adds, moves and successions of a few codes, written as
          * the unit commands write them (one leaf), so that those tables converge too. */
         static const char *const codes[] = {"U0", "U1", "U2", "U3"};
+        static const char *const tcodes[] = {"V1", "V2", "C1", "C2"};
         static const char *const dates[] = {"2025-01-01", "2025-07-01", "2026-01-01"};
-        const char *code = codes[sim_pick(&s->rng, 4)];
-        const char *other = codes[sim_pick(&s->rng, 4)];
+        const char *code = (s->trust ? tcodes : codes)[sim_pick(&s->rng, 4)];
+        const char *other = (s->trust ? tcodes : codes)[sim_pick(&s->rng, 4)];
         struct replica_txn *t = NULL;
         if ((rc = replica_txn_new(r, &t)) != ERR_OK) {
             break;
@@ -166,9 +183,96 @@ sim_step(struct sim *s)
         }
         break;
     }
+    case 7: {
+        /* A certificate: writer for a village, or hub for a commune, to a random replica; most
+         * from the root, the rest from whoever (a hub's count, a writer's are held). */
+        if (sim_pick(&s->rng, 3) != 0) {
+            r = s->r[0];
+        }
+        unsigned sub = 1 + sim_pick(&s->rng, SIM_REPLICAS - 1);
+        int hub = sim_pick(&s->rng, 3) == 0;
+        struct replica_txn *t = NULL;
+        if ((rc = replica_txn_new(r, &t)) != ERR_OK) {
+            break;
+        }
+        rc = replica_txn_cert(t, s->r[sub]->pk, hub ? "hub" : "writer",
+                              hub ? (sim_pick(&s->rng, 2) ? "C1" : "C2")
+                                  : villages[sim_pick(&s->rng, 2)],
+                              NULL, NULL);
+        rc = rc == ERR_OK ? replica_txn_commit(r, t, NULL) : (replica_txn_free(t), rc);
+        break;
+    }
+    case 8: {
+        /* A revocation of a random replica after a random index (or of all its leaves). */
+        if (sim_pick(&s->rng, 2) != 0) {
+            r = s->r[0];
+        }
+        unsigned sub = 1 + sim_pick(&s->rng, SIM_REPLICAS - 1);
+        struct replica_txn *t = NULL;
+        if ((rc = replica_txn_new(r, &t)) != ERR_OK) {
+            break;
+        }
+        unsigned last = sim_pick(&s->rng, 6);
+        rc = replica_txn_revoke(t, s->r[sub]->pk, last != 5, last, "sim");
+        rc = rc == ERR_OK ? replica_txn_commit(r, t, NULL) : (replica_txn_free(t), rc);
+        break;
+    }
+    }
+    unsetenv("CDHT_TEST_UNCHECKED_WRITES");
+    if (s->trust && rc == ERR_DENIED) {
+        rc = ERR_OK; /* refused locally, nothing written: the other replicas never see it */
     }
     cr_assert_eq(rc, ERR_OK, "seed %llu: step failed: %s", (unsigned long long)s->seed,
                  err_str(rc));
+}
+
+/* The quarantine as "log key index reason" lines, for comparing replicas. */
+static void
+sim_quarantine(struct replica *r, char *out, size_t cap)
+{
+    sqlite3_stmt *q = NULL;
+    size_t n = 0;
+    out[0] = '\0';
+    cr_assert_eq(sqlite3_prepare_v2(r->st->db,
+                                    "SELECT hex(l.key), q.id & 1099511627775, q.reason FROM "
+                                    "quarantine q JOIN log l ON l.id = (q.id >> 40) ORDER BY 1, 2",
+                                    -1, &q, NULL),
+                 SQLITE_OK);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        int w = snprintf(out + n, cap - n, "%s %lld %d\n", sqlite3_column_text(q, 0),
+                         sqlite3_column_int64(q, 1), sqlite3_column_int(q, 2));
+        cr_assert(w > 0 && (size_t)w < cap - n);
+        n += (size_t)w;
+    }
+    sqlite3_finalize(q);
+}
+
+/* The trust variant's starting point: replica 0 is the root; it draws P > C1, C2 > V1, V2. */
+static struct replica *
+sim_replica(struct sim *s, int i)
+{
+    if (!s->trust) {
+        return support_replica(s->home[i], "V1");
+    }
+    struct replica_init_opts o = {
+        .unit = i == 0 ? "P" : "V1", .root = i == 0, .trust_root = i == 0 ? NULL : s->r[0]->pk};
+    cr_assert_eq(replica_init(s->home[i], &o), ERR_OK);
+    struct replica *r = support_reopen(s->home[i]);
+    if (i == 0) {
+        static const char *const tree[][2] = {
+            {"P", NULL}, {"C1", "P"}, {"C2", "P"}, {"V1", "C1"}, {"V2", "C2"}};
+        for (unsigned k = 0; k < 5; k++) {
+            struct replica_txn *t = NULL;
+            struct replica_cell cells[] = {
+                {.col = "parent", .type = SCHEMA_TEXT, .s = tree[k][1], .is_null = !tree[k][1]},
+                {.col = "kind", .type = SCHEMA_TEXT, .s = "unit"},
+            };
+            cr_assert_eq(replica_txn_new(r, &t), ERR_OK);
+            cr_assert_eq(replica_txn_put(t, "unit", tree[k][0], 1, cells, 2, 0), ERR_OK);
+            cr_assert_eq(replica_txn_commit(r, t, NULL), ERR_OK);
+        }
+    }
+    return r;
 }
 
 static void
@@ -179,11 +283,12 @@ sim_no_finding(void *ctx, const struct audit_finding *f)
 }
 
 static void
-sim_run(uint64_t seed)
+sim_run(uint64_t seed, int trust)
 {
     struct sim s;
     memset(&s, 0, sizeof s);
     s.seed = seed;
+    s.trust = trust;
     s.rng = seed * 0x9e3779b97f4a7c15ull + 1;
     s.dir = support_tmpdir();
     for (int i = 0; i <= SIM_REPLICAS; i++) {
@@ -191,7 +296,7 @@ sim_run(uint64_t seed)
         snprintf(name, sizeof name, "r%d", i);
         s.home[i] = support_path(s.dir, name);
         sim_clock(&s);
-        s.r[i] = support_replica(s.home[i], "V1");
+        s.r[i] = sim_replica(&s, i);
     }
     for (int k = 0; k < SIM_STEPS; k++) {
         sim_step(&s);
@@ -224,9 +329,17 @@ sim_run(uint64_t seed)
         cr_assert_str_eq(got, want, "seed %llu: replica %d diverged", (unsigned long long)seed, i);
         cr_assert_eq(support_total_leaves(s.r[i]), leaves, "seed %llu", (unsigned long long)seed);
     }
+    static char qwant[1 << 16], qgot[1 << 16];
+    sim_quarantine(s.r[0], qwant, sizeof qwant);
+    for (int i = 1; i <= SIM_REPLICAS; i++) {
+        sim_quarantine(s.r[i], qgot, sizeof qgot);
+        cr_assert_str_eq(qgot, qwant, "seed %llu: replica %d holds another quarantine",
+                         (unsigned long long)seed, i);
+    }
     for (int i = 0; i <= SIM_REPLICAS; i++) {
         struct audit_summary sum;
-        cr_assert_eq(audit_run(s.r[i]->st, AUDIT_STATE, sim_no_finding, &s.seed, &sum), ERR_OK);
+        cr_assert_eq(audit_run(s.r[i]->st, trust ? 0 : AUDIT_STATE, sim_no_finding, &s.seed, &sum),
+                     ERR_OK);
         cr_assert_eq(sum.leaves, leaves);
         replica_close(s.r[i]);
         free(s.home[i]);
@@ -246,13 +359,28 @@ Test(sim, converge, .timeout = 600)
 {
     const char *one = getenv("CDHT_SIM_SEED");
     if (one != NULL) {
-        sim_run(strtoull(one, NULL, 10));
+        sim_run(strtoull(one, NULL, 10), 0);
         return;
     }
     const char *n_s = getenv("CDHT_SIM_SCHEDULES");
     unsigned n = n_s ? (unsigned)strtoul(n_s, NULL, 10) : SIM_SCHEDULES_DEFAULT;
     for (unsigned seed = 1; seed <= n; seed++) {
-        sim_run(seed);
+        sim_run(seed, 0);
     }
     cr_log_info("%u schedules converged", n);
+}
+
+Test(sim, converge_trust, .timeout = 600)
+{
+    const char *one = getenv("CDHT_SIM_SEED");
+    if (one != NULL) {
+        sim_run(strtoull(one, NULL, 10), 1);
+        return;
+    }
+    const char *n_s = getenv("CDHT_SIM_SCHEDULES");
+    unsigned n = n_s ? (unsigned)strtoul(n_s, NULL, 10) : SIM_TRUST_SCHEDULES_DEFAULT;
+    for (unsigned seed = 1; seed <= n; seed++) {
+        sim_run(seed, 1);
+    }
+    cr_log_info("%u trust schedules converged", n);
 }
