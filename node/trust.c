@@ -38,15 +38,13 @@
 
 /* ---------- names ---------- */
 
+_Static_assert(TRUST_WRITER == 1 && TRUST_APPROVER == 2 && TRUST_HUB == 4 && TRUST_AUDITOR == 8,
+               "the bits of leaf_role_parse");
+
 unsigned
 trust_role_parse(const char *s)
 {
-    return s == NULL                    ? 0
-           : strcmp(s, "writer") == 0   ? TRUST_WRITER
-           : strcmp(s, "approver") == 0 ? TRUST_APPROVER
-           : strcmp(s, "hub") == 0      ? TRUST_HUB
-           : strcmp(s, "auditor") == 0  ? TRUST_AUDITOR
-                                        : 0;
+    return leaf_role_parse(s);
 }
 
 const char *
@@ -1153,6 +1151,57 @@ trust_ctx_author(struct trust_ctx *t, int64_t log_id)
     return rc;
 }
 
+/* Does one of the author's hub grants cover code in the stored tree? */
+static int
+trust_stored_hub_covers(struct trust_ctx *t, const struct tview *v, const char *code)
+{
+    for (size_t g = 0; g < v->ng; g++) {
+        if (v->g[g].role == TRUST_HUB && tree_covers(tree_step_store, t->st, v->g[g].unit, code)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The scope of a hub's trust leaf against the stored tree: a first answer for the local write
+ * path (the evaluation in rounds is the one that counts). */
+static enum trust_reason
+trust_judge_stored_scope(struct trust_ctx *t, const struct tview *v, const Cdht__Commit *c,
+                         char *detail)
+{
+    for (size_t i = 0; i < c->n_certs; i++) {
+        if (!trust_stored_hub_covers(t, v, c->certs[i]->unit)) {
+            snprintf(detail, TRUST_DETAIL_SIZE,
+                     "certificate %zu: unit %.32s is outside this device's hub grants", i,
+                     c->certs[i]->unit);
+            return TRUST_ISSUER;
+        }
+    }
+    for (size_t i = 0; i < c->n_changes; i++) {
+        const Cdht__Change *ch = c->changes[i];
+        int succ = strcmp(ch->table, "unit_succession") == 0;
+        char up[UNITS_CODE_BUF];
+        /* An existing unit must be ours; a new one is judged by the parent it names. */
+        if (tree_step_store(t->st, ch->pk, up) && !trust_stored_hub_covers(t, v, ch->pk)) {
+            snprintf(detail, TRUST_DETAIL_SIZE, "unit %.32s is outside this device's hub grants",
+                     ch->pk);
+            return TRUST_UNIT;
+        }
+        for (size_t j = 0; j < ch->n_cells; j++) {
+            const Cdht__Cell *cell = ch->cells[j];
+            if (strcmp(cell->col, succ ? "new_code" : "parent") == 0 &&
+                cell->value_case == CDHT__CELL__VALUE_S &&
+                !trust_stored_hub_covers(t, v, cell->s)) {
+                snprintf(detail, TRUST_DETAIL_SIZE,
+                         "%s %.32s is outside this device's hub grants",
+                         succ ? "successor" : "parent", cell->s);
+                return TRUST_UNIT;
+            }
+        }
+    }
+    return TRUST_OK;
+}
+
 static err_code
 trust_judge_stored(struct trust_ctx *t, int64_t log_id, uint64_t index, const Cdht__Commit *c,
                    int kind, enum trust_reason *why, char *detail)
@@ -1187,6 +1236,8 @@ trust_judge_stored(struct trust_ctx *t, int64_t log_id, uint64_t index, const Cd
         if (!hub) {
             snprintf(detail, TRUST_DETAIL_SIZE, "the author holds no hub grant");
             *why = TRUST_ISSUER;
+        } else {
+            *why = trust_judge_stored_scope(t, &v, c, detail);
         }
     }
     if (*why == TRUST_OK) {

@@ -335,3 +335,15 @@ leaf_kind(const Cdht__Commit *c)
     }
     return trust && data ? LEAF_KIND_MIXED : trust ? LEAF_KIND_TRUST : LEAF_KIND_DATA;
 }
+
+unsigned
+leaf_role_parse(const char *s)
+{
+    static const char *const names[] = {"writer", "approver", "hub", "auditor"};
+    for (unsigned i = 0; s != NULL && i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(s, names[i]) == 0) {
+            return 1u << i;
+        }
+    }
+    return 0;
+}

@@ -31,6 +31,11 @@ enum leaf_kind {
     LEAF_KIND_MIXED = 2,
 };
 int leaf_kind(const Cdht__Commit *c);
+/* The roles a certificate grants (Cert.role), as bits: 1 writer, 2 approver, 4 hub, 8 auditor
+ * (node/trust.h names them TRUST_*). 0 for any other string: a role this version does not
+ * know grants nothing. */
+unsigned leaf_role_parse(const char *s);
+
 /* Tables whose writes are trust: the units tree that certificates are scoped by. */
 int leaf_table_is_trust(const char *table);
 

@@ -203,6 +203,16 @@ Test(trust, local_write_refused)
     cr_assert(strstr(w.A->denied, "outside-unit") != NULL, "%s", w.A->denied);
     cr_assert_eq(cert(w.A, X, "writer", "4400101", NULL), ERR_DENIED);
     cr_assert(strstr(w.A->denied, "not-an-issuer") != NULL, "%s", w.A->denied);
+    /* A hub issues only inside its subtree, and draws units only there. */
+    cr_assert_eq(cert(w.H, X, "writer", "44", NULL), ERR_DENIED);
+    cr_assert(strstr(w.H->denied, "outside this device's hub grants") != NULL, "%s", w.H->denied);
+    struct replica_txn *t = NULL;
+    struct replica_cell cells[] = {{.col = "parent", .type = SCHEMA_TEXT, .s = "44"}};
+    cr_assert_eq(replica_txn_new(w.H, &t), ERR_OK);
+    cr_assert_eq(replica_txn_put(t, "unit", "44002", 1, cells, 1, 0), ERR_OK);
+    cr_assert_eq(replica_txn_commit(w.H, t, NULL), ERR_DENIED);
+    cr_assert(strstr(w.H->denied, "outside-unit: parent 44 is outside") != NULL, "%s",
+              w.H->denied);
     replica_close(X);
     world_free(&w);
 }
