@@ -15,6 +15,7 @@
 #include "heads.h"
 
 struct replica;
+struct scope;
 
 #define EXCHANGE_MSG_SIZE 256u
 
@@ -28,6 +29,9 @@ struct exchange_report {
     uint64_t frozen;             /* leaves not applied: their log is frozen by a proof, or
                                     is the other history of one found in this import */
     uint64_t held;               /* new leaves held in quarantine on arrival (import) */
+    uint64_t out_of_scope;       /* logs left out: outside the recipient's scope (scoped
+                                    export), or sections verified but not stored, outside
+                                    this replica's own scope (import; node/scope.h) */
     char msg[EXCHANGE_MSG_SIZE]; /* on error: what was wrong, naming log and index */
 };
 
@@ -40,10 +44,18 @@ err_code exchange_heads(struct replica *r, struct heads_entry **out, size_t *cou
 err_code exchange_export(struct replica *r, const char *path, const struct heads_entry *since,
                          size_t since_count, struct exchange_report *rep) WARN_UNUSED;
 
+/* exchange_export for one recipient (node/scope.h): only the logs scope allows are written; the
+ * others are counted in rep->out_of_scope. scope NULL: every log, as exchange_export. */
+err_code exchange_export_scoped(struct replica *r, const char *path,
+                                const struct heads_entry *since, size_t since_count,
+                                const struct scope *scope, struct exchange_report *rep) WARN_UNUSED;
+
 /* Verifies, then applies, the bundle at path. A section whose history differs from the one
  * held but is validly signed (its note verifies and its leaves give its root) is an
  * equivocation: its proof is stored (node/witness.h), nothing of the section is applied, and the
- * rest of the bundle imports. Differing history that is not validly signed is ERR_FORK. */
+ * rest of the bundle imports. Differing history that is not validly signed is ERR_FORK. When a
+ * root is pinned, a section of a log outside this replica's own scope (node/scope.h,
+ * SCOPE_OUT) is verified but not stored, and counted in rep->out_of_scope. */
 err_code exchange_import(struct replica *r, const char *path,
                          struct exchange_report *rep) WARN_UNUSED;
 

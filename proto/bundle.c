@@ -15,13 +15,20 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include "cosig.h"
 #include "diag.h"
 #include "sha256.h"
 
 #define BUNDLE_MAGIC_SIZE (sizeof BUNDLE_MAGIC - 1)
-#define BUNDLE_LOG_PAYLOAD_SIZE (KEY_PUBLIC_SIZE + 8u + 8u) /* key | first | count */
-#define BUNDLE_END_PAYLOAD_SIZE 16u                         /* logs | leaves */
-#define BUNDLE_TRAILER_SIZES_SIZE 16u                       /* inflated | compressed */
+#define BUNDLE_LOG_PAYLOAD_SIZE (KEY_PUBLIC_SIZE + 8u + 8u)        /* key | first | count */
+#define BUNDLE_END_PAYLOAD_SIZE 16u                                /* logs | leaves */
+#define BUNDLE_TRAILER_SIZES_SIZE 16u                              /* inflated | compressed */
+#define BUNDLE_COSIG_FIXED_SIZE (KEY_PUBLIC_SIZE + 8u + HASH_SIZE) /* witness | size | root */
+/* key | prefix | two note lengths | hash count: the equivocation record without its notes and
+ * hashes */
+#define BUNDLE_EQUIV_FIXED_SIZE (KEY_PUBLIC_SIZE + 8u + 2u + 2u + 1u)
+#define BUNDLE_EQUIV_SIZE_MAX                                                                      \
+    (BUNDLE_EQUIV_FIXED_SIZE + 2u * NOTE_SIZE_MAX + MERKLE_PROOF_HASHES_MAX * HASH_SIZE)
 
 static_assert(BUNDLE_MAGIC_SIZE == 8, "the magic fills the first 8 header bytes");
 static_assert(BUNDLE_TRAILER_SIZE == BUNDLE_TRAILER_SIZES_SIZE + crypto_hash_sha256_BYTES,
@@ -29,6 +36,11 @@ static_assert(BUNDLE_TRAILER_SIZE == BUNDLE_TRAILER_SIZES_SIZE + crypto_hash_sha
 static_assert(crypto_hash_sha256_BYTES == HASH_SIZE, "the trailer hash is a HASH_SIZE hash");
 static_assert(BUNDLE_RECORD_SIZE_MAX <= UINT32_MAX, "a record length is a u32");
 static_assert(BUNDLE_RECORD_SIZE_MAX >= BUNDLE_LOG_PAYLOAD_SIZE, "a record holds a LOG");
+static_assert(BUNDLE_RECORD_SIZE_MAX >= BUNDLE_EQUIV_SIZE_MAX, "a record holds a proof");
+static_assert(BUNDLE_RECORD_SIZE_MAX >= BUNDLE_COSIG_FIXED_SIZE + COSIG_LINE_SIZE_MAX,
+              "a record holds a cosignature");
+static_assert(NOTE_SIZE_MAX <= UINT16_MAX, "a note length is a u16");
+static_assert(MERKLE_PROOF_HASHES_MAX <= UINT8_MAX, "a hash count is a u8");
 
 static void
 put_u16(uint8_t *p, uint16_t v)
@@ -106,6 +118,9 @@ struct bundle_writer {
     uint64_t section_count;            /* leaves the current section declared */
     uint64_t section_pos;              /* leaves written in the current section */
     uint64_t logs, leaves;             /* totals for END */
+    int cosig_ok;                      /* a section's CHECKPOINT was written, no LOG since */
+    uint64_t section_cosigs;           /* COSIG records in the current section */
+    uint64_t equivocations;            /* EQUIVOCATION records written */
 };
 
 /* Writes len bytes to the file and into the trailer hash. */
@@ -260,6 +275,8 @@ bundle_write_log(struct bundle_writer *w, const struct bundle_log_hdr *hdr)
     }
     memcpy(w->prev_key, hdr->key, KEY_PUBLIC_SIZE);
     w->logs++;
+    w->cosig_ok = 0;
+    w->section_cosigs = 0;
     w->section_count = hdr->count;
     w->section_pos = 0;
     w->state = hdr->count > 0 ? BUNDLE_STATE_LEAF : BUNDLE_STATE_CHECKPOINT;
@@ -310,6 +327,85 @@ bundle_write_checkpoint(struct bundle_writer *w, const uint8_t *note, size_t len
         return rc;
     }
     w->state = BUNDLE_STATE_SECTION_OR_END;
+    w->cosig_ok = 1;
+    return ERR_OK;
+}
+
+err_code
+bundle_write_cosig(struct bundle_writer *w, const struct bundle_cosig *c)
+{
+    uint8_t payload[BUNDLE_COSIG_FIXED_SIZE + COSIG_LINE_SIZE_MAX];
+    ASSERT(w != NULL);
+    ASSERT(c != NULL);
+    if (w->failed != ERR_OK) {
+        return w->failed;
+    }
+    ASSERT(w->state == BUNDLE_STATE_SECTION_OR_END);
+    ASSERT(w->cosig_ok);
+    ASSERT(c->line_len >= 1 && c->line_len <= COSIG_LINE_SIZE_MAX);
+    if (w->section_cosigs >= BUNDLE_COSIGS_PER_LOG_MAX) {
+        w->failed = ERR_MSGSIZE;
+        return ERR_MSGSIZE;
+    }
+    memcpy(payload, c->witness, KEY_PUBLIC_SIZE);
+    put_u64(payload + KEY_PUBLIC_SIZE, c->size);
+    memcpy(payload + KEY_PUBLIC_SIZE + 8, c->root, HASH_SIZE);
+    memcpy(payload + BUNDLE_COSIG_FIXED_SIZE, c->line, c->line_len);
+    err_code rc =
+        writer_record(w, BUNDLE_REC_COSIG, payload, BUNDLE_COSIG_FIXED_SIZE + c->line_len);
+    if (rc != ERR_OK) {
+        w->failed = rc;
+        return rc;
+    }
+    w->section_cosigs++;
+    return ERR_OK;
+}
+
+err_code
+bundle_write_equivocation(struct bundle_writer *w, const struct bundle_equivocation *e)
+{
+    ASSERT(w != NULL);
+    ASSERT(e != NULL);
+    if (w->failed != ERR_OK) {
+        return w->failed;
+    }
+    ASSERT(w->state == BUNDLE_STATE_SECTION_OR_END);
+    ASSERT(w->logs == 0);
+    ASSERT(e->note_a_len >= 1 && e->note_a_len <= NOTE_SIZE_MAX);
+    ASSERT(e->note_b_len >= 1 && e->note_b_len <= NOTE_SIZE_MAX);
+    ASSERT(e->count <= MERKLE_PROOF_HASHES_MAX);
+    if (w->equivocations >= BUNDLE_EQUIVOCATIONS_MAX) {
+        w->failed = ERR_MSGSIZE;
+        return ERR_MSGSIZE;
+    }
+    uint8_t *payload = malloc(BUNDLE_EQUIV_SIZE_MAX);
+    if (payload == NULL) {
+        return ERR_NOMEM;
+    }
+    size_t n = 0;
+    memcpy(payload, e->key, KEY_PUBLIC_SIZE);
+    n += KEY_PUBLIC_SIZE;
+    put_u64(payload + n, e->prefix);
+    n += 8;
+    put_u16(payload + n, (uint16_t)e->note_a_len);
+    memcpy(payload + n + 2, e->note_a, e->note_a_len);
+    n += 2 + e->note_a_len;
+    put_u16(payload + n, (uint16_t)e->note_b_len);
+    memcpy(payload + n + 2, e->note_b, e->note_b_len);
+    n += 2 + e->note_b_len;
+    payload[n++] = (uint8_t)e->count;
+    if (e->count > 0) {
+        memcpy(payload + n, e->proof, e->count * HASH_SIZE);
+        n += e->count * HASH_SIZE;
+    }
+    ASSERT(n <= BUNDLE_EQUIV_SIZE_MAX);
+    err_code rc = writer_record(w, BUNDLE_REC_EQUIVOCATION, payload, n);
+    free(payload);
+    if (rc != ERR_OK) {
+        w->failed = rc;
+        return rc;
+    }
+    w->equivocations++;
     return ERR_OK;
 }
 
@@ -386,6 +482,9 @@ struct bundle_reader {
     struct bundle_log_hdr section; /* the current section, or the last one */
     uint64_t section_pos;          /* leaves read in the current section */
     uint64_t logs, leaves;         /* totals read this pass, checked against END */
+    bool cosig_ok;                 /* a section's CHECKPOINT was read, no LOG since */
+    uint64_t section_cosigs;       /* COSIG records read in the current section */
+    uint64_t equivocations;        /* EQUIVOCATION records read this pass */
 };
 
 /* Reads exactly len bytes at the current position. A file shorter than it was when measured
@@ -578,6 +677,9 @@ bundle_reader_rewind(struct bundle_reader *r)
     r->section_pos = 0;
     r->logs = 0;
     r->leaves = 0;
+    r->cosig_ok = false;
+    r->section_cosigs = 0;
+    r->equivocations = 0;
     err_code rc = reader_seek(r, BUNDLE_OFF_BODY);
     if (rc != ERR_OK) {
         r->failed = rc;
@@ -724,12 +826,35 @@ reader_check_record_header(const struct bundle_reader *r, uint8_t type, uint32_t
             return ERR_MSGSIZE;
         }
         return ERR_OK;
+    case BUNDLE_REC_COSIG:
+        if (r->state != BUNDLE_STATE_SECTION_OR_END || !r->cosig_ok ||
+            len <= BUNDLE_COSIG_FIXED_SIZE) {
+            return ERR_CORRUPT_HERE;
+        }
+        if (len > BUNDLE_COSIG_FIXED_SIZE + COSIG_LINE_SIZE_MAX ||
+            r->section_cosigs >= BUNDLE_COSIGS_PER_LOG_MAX) {
+            diag_debug("BUNDLE-MSGSZ", "cosignature of %u bytes, or more than %u in a section",
+                       (unsigned)len, BUNDLE_COSIGS_PER_LOG_MAX);
+            return ERR_MSGSIZE;
+        }
+        return ERR_OK;
+    case BUNDLE_REC_EQUIVOCATION:
+        if (r->state != BUNDLE_STATE_SECTION_OR_END || r->logs > 0 ||
+            len < BUNDLE_EQUIV_FIXED_SIZE + 2) {
+            return ERR_CORRUPT_HERE;
+        }
+        if (len > BUNDLE_EQUIV_SIZE_MAX || r->equivocations >= BUNDLE_EQUIVOCATIONS_MAX) {
+            diag_debug("BUNDLE-MSGSZ", "equivocation proof of %u bytes, or more than %u",
+                       (unsigned)len, BUNDLE_EQUIVOCATIONS_MAX);
+            return ERR_MSGSIZE;
+        }
+        return ERR_OK;
     case BUNDLE_REC_END:
         if (r->state != BUNDLE_STATE_SECTION_OR_END || len != BUNDLE_END_PAYLOAD_SIZE) {
             return ERR_CORRUPT_HERE;
         }
         return ERR_OK;
-    default: return ERR_CORRUPT_HERE; /* an unknown type: version 1 has no optional records */
+    default: return ERR_CORRUPT_HERE; /* an unknown type */
     }
 }
 
@@ -777,6 +902,8 @@ reader_record(struct bundle_reader *r, struct bundle_record *rec)
         r->section = h;
         r->section_pos = 0;
         r->logs++;
+        r->cosig_ok = false;
+        r->section_cosigs = 0;
         r->state = h.count > 0 ? BUNDLE_STATE_LEAF : BUNDLE_STATE_CHECKPOINT;
         rec->log = h;
         return ERR_OK;
@@ -795,7 +922,47 @@ reader_record(struct bundle_reader *r, struct bundle_record *rec)
         ASSERT(r->section_pos == r->section.count);
         rec->log = r->section;
         r->state = BUNDLE_STATE_SECTION_OR_END;
+        r->cosig_ok = true;
         return ERR_OK;
+    case BUNDLE_REC_COSIG:
+        rec->log = r->section;
+        memcpy(rec->cosig.witness, p, KEY_PUBLIC_SIZE);
+        rec->cosig.size = get_u64(p + KEY_PUBLIC_SIZE);
+        memcpy(rec->cosig.root, p + KEY_PUBLIC_SIZE + 8, HASH_SIZE);
+        rec->cosig.line = p + BUNDLE_COSIG_FIXED_SIZE;
+        rec->cosig.line_len = len - BUNDLE_COSIG_FIXED_SIZE;
+        r->section_cosigs++;
+        return ERR_OK;
+    case BUNDLE_REC_EQUIVOCATION: {
+        /* Each length is checked against what is left before it is used. */
+        struct bundle_equivocation *e = &rec->equivocation;
+        size_t at = 0;
+        memcpy(e->key, p, KEY_PUBLIC_SIZE);
+        at += KEY_PUBLIC_SIZE;
+        e->prefix = get_u64(p + at);
+        at += 8;
+        e->note_a_len = get_u16(p + at);
+        at += 2;
+        if (e->note_a_len == 0 || e->note_a_len > NOTE_SIZE_MAX || len - at < e->note_a_len + 2) {
+            return ERR_CORRUPT_HERE;
+        }
+        e->note_a = p + at;
+        at += e->note_a_len;
+        e->note_b_len = get_u16(p + at);
+        at += 2;
+        if (e->note_b_len == 0 || e->note_b_len > NOTE_SIZE_MAX || len - at < e->note_b_len + 1) {
+            return ERR_CORRUPT_HERE;
+        }
+        e->note_b = p + at;
+        at += e->note_b_len;
+        e->count = p[at++];
+        if (e->count > MERKLE_PROOF_HASHES_MAX || len - at != e->count * HASH_SIZE) {
+            return ERR_CORRUPT_HERE;
+        }
+        e->proof = (const uint8_t(*)[HASH_SIZE])(p + at);
+        r->equivocations++;
+        return ERR_OK;
+    }
     case BUNDLE_REC_END:
         rec->logs = get_u64(p);
         rec->leaves = get_u64(p + 8);

@@ -13,10 +13,16 @@
  *     BUNDLE_REC_LOG        key[32] | first index u64 BE | leaf count u64 BE
  *     BUNDLE_REC_LEAF       the leaf bytes (an encoded Commit), index = first + position
  *     BUNDLE_REC_CHECKPOINT a checkpoint note signed by the log's key
+ *     BUNDLE_REC_COSIG      witness key[32] | size u64 BE | root[32] | cosignature line
+ *                           (proto/cosig.h) co-signing the section's log at that size
+ *     BUNDLE_REC_EQUIVOCATION log key[32] | prefix u64 BE | note A length u16 BE | note A |
+ *                           note B length u16 BE | note B | hash count u8 | hashes[count][32]
  *     BUNDLE_REC_END        log sections u64 BE | leaves u64 BE   (last record)
  *
- *   Grammar: (LOG LEAF{count} CHECKPOINT)* END. Each log appears at most once, in strictly
- *   increasing key order, so a reader can refuse duplicates without remembering keys.
+ *   Grammar: EQUIVOCATION* (LOG LEAF{count} CHECKPOINT COSIG*)* END. Each log appears at most
+ *   once, in strictly increasing key order, so a reader can refuse duplicates without
+ *   remembering keys. A bundle without COSIG and EQUIVOCATION records is byte for byte what
+ *   the first version wrote.
  *
  * Reading streams the file twice at most (hash check, then records), so memory is bounded by
  * BUNDLE_RECORD_SIZE_MAX and the zstd window, whatever the file's size.
@@ -42,6 +48,29 @@ enum bundle_rec_type {
     BUNDLE_REC_LOG = 1,
     BUNDLE_REC_LEAF = 2,
     BUNDLE_REC_CHECKPOINT = 3,
+    BUNDLE_REC_COSIG = 4,
+    BUNDLE_REC_EQUIVOCATION = 5,
+};
+
+/* A cosignature record. line is borrowed (the reader's buffer, or the writer's caller). */
+struct bundle_cosig {
+    uint8_t witness[KEY_PUBLIC_SIZE];
+    uint64_t size; /* tree size co-signed */
+    uint8_t root[HASH_SIZE];
+    const uint8_t *line; /* the signature line, "\n" included: cosig_parse() reads it */
+    size_t line_len;
+};
+
+/* An equivocation proof record (node/witness.h says what it proves). Pointers are borrowed. */
+struct bundle_equivocation {
+    uint8_t key[KEY_PUBLIC_SIZE]; /* the log */
+    uint64_t prefix;              /* leaves the finder saw both histories share */
+    const uint8_t *note_a;
+    size_t note_a_len; /* 1..NOTE_SIZE_MAX */
+    const uint8_t *note_b;
+    size_t note_b_len;
+    const uint8_t (*proof)[HASH_SIZE];
+    size_t count; /* <= MERKLE_PROOF_HASHES_MAX */
 };
 
 struct bundle_log_hdr {
@@ -58,6 +87,8 @@ struct bundle_record {
     struct bundle_log_hdr log; /* for BUNDLE_REC_LOG, and the current section otherwise */
     uint64_t leaf_index;       /* for BUNDLE_REC_LEAF: first + position in the section */
     uint64_t logs, leaves;     /* for BUNDLE_REC_END: totals it declared (checked) */
+    struct bundle_cosig cosig; /* for BUNDLE_REC_COSIG */
+    struct bundle_equivocation equivocation; /* for BUNDLE_REC_EQUIVOCATION */
 };
 
 struct bundle_writer;
@@ -68,6 +99,12 @@ err_code bundle_write_log(struct bundle_writer *w, const struct bundle_log_hdr *
 err_code bundle_write_leaf(struct bundle_writer *w, const uint8_t *leaf, size_t len) WARN_UNUSED;
 err_code bundle_write_checkpoint(struct bundle_writer *w, const uint8_t *note,
                                  size_t len) WARN_UNUSED;
+/* After a section's CHECKPOINT (or another COSIG), at most BUNDLE_COSIGS_PER_LOG_MAX a
+ * section; the line must be 1..COSIG_LINE_SIZE_MAX bytes. */
+err_code bundle_write_cosig(struct bundle_writer *w, const struct bundle_cosig *c) WARN_UNUSED;
+/* Before the first LOG, at most BUNDLE_EQUIVOCATIONS_MAX. */
+err_code bundle_write_equivocation(struct bundle_writer *w,
+                                   const struct bundle_equivocation *e) WARN_UNUSED;
 /* Writes END and the trailer, and flushes f. The grammar must be complete. */
 err_code bundle_writer_finish(struct bundle_writer *w) WARN_UNUSED;
 void bundle_writer_free(struct bundle_writer *w);

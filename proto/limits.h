@@ -34,6 +34,11 @@
 #define DEVICE_NAME_SIZE_MAX 128u
 /* The operator's words on a revocation ("laptop stolen 2026-11-02"). */
 #define REVOKE_REASON_SIZE_MAX 256u
+/* An enrolment request as text ("cdht-enroll1:" + base64url): it travels by chat message or QR
+ * code, so it must stay short; the largest request cdht can write (a 128-byte name, 32-byte
+ * unit and network codes) is 425 characters (proto/enroll.c checks this at compile time). The
+ * bound is checked before any decoding, so a pasted document costs nothing. */
+#define ENROLL_TEXT_SIZE_MAX 512u
 /* Cells in one Change: more than any replicated table has columns. */
 #define CHANGE_CELLS_MAX 64u
 /* Table and column names are short identifiers. */
@@ -92,6 +97,44 @@
  * laptop's clock was reset (dead battery), and writing would misorder its own edits. */
 #define HLC_BEHIND_REFUSE_MS (60ll * 60 * 1000)
 
+/* Witnessing and equivocation (DESIGN.md section 3; node/witness.h). */
+/* Cosignatures of one log carried in one bundle section. A witness co-signs a log at most once
+ * per size, and only when an import grew it: eight witnesses co-signing a log every day for
+ * twenty years make about 58,000. Bounds the Ed25519 verifications one section can demand;
+ * export sends the most recent ones when a log has more. */
+#define BUNDLE_COSIGS_PER_LOG_MAX 65536u
+/* Equivocation proofs in one bundle, and found in one import. Each is a device caught signing
+ * two histories; a province of 3,000 devices with a thousand at once is an attack on the
+ * importer, not a deployment. An import holds them in memory (about 10 KiB each) until its
+ * second pass stores them. */
+#define BUNDLE_EQUIVOCATIONS_MAX 1024u
+/* Leaf hashes of a diverging history an import buffers to prove an equivocation when that
+ * history is the longer one (the proof needs its subtree hashes, and its leaves are not
+ * stored): 32 MiB. A restored laptop writes a few hundred leaves before its next sync; a
+ * longer divergence is refused as a fork (ERR_FORK), unproven. */
+#define EXCHANGE_DIVERGED_LEAVES_MAX (1u << 20)
+/* A commit whose clock (HLC ms) is more than this ahead of the first time a witness co-signed a
+ * checkpoint covering it was dated in the future by its writer: the witness's clock bounds when
+ * it existed. Ten minutes, as HLC_AHEAD_FLAG_MS, tolerates unsynchronised but sane clocks on
+ * both sides; cosignature times have one-second resolution, far below it. */
+#define WITNESS_SKEW_BOUND_MS (10ll * 60 * 1000)
+
+/* Record proofs (`cdht prove`, `cdht verify`; proto/proof.h, docs/PROTOCOL.md "Record proofs").
+ * Links in a proof's certificate chain, from the signer's certificate up to the one the root
+ * issued: the deepest chain trust evaluation accepts (TRUST_DEPTH_MAX in node/trust.h, which
+ * node/prove.c checks is equal; proto/ does not include node/). */
+#define PROOF_CHAIN_MAX 8u
+/* One section of a proof file (a leaf with its inclusion proof and checkpoint): the labels,
+ * a 44-character key, a 20-digit index, the base64 of a leaf of LEAF_SIZE_MAX bytes, a count
+ * and MERKLE_PROOF_HASHES_MAX lines of 44 characters, and a note of NOTE_SIZE_MAX bytes. */
+#define PROOF_SECTION_SIZE_MAX                                                                     \
+    (64u + 44u + 20u + 4u * ((LEAF_SIZE_MAX + 2u) / 3u) + MERKLE_PROOF_HASHES_MAX * 45u +          \
+     NOTE_SIZE_MAX)
+/* A whole proof file, read into memory before it is decoded: the record's section and
+ * PROOF_CHAIN_MAX certificate sections fit (about 12.6 MB at most; a real proof is a few KiB,
+ * certificate leaves being small). Larger files are refused before they are read whole. */
+#define PROOF_FILE_SIZE_MAX (16u * 1024u * 1024u)
+
 /* The latest clock a leaf may carry: 2200-01-01T00:00:00Z in ms. A fixed bound, the same on
  * every replica (a bound from the wall clock would make replicas disagree on which leaves are
  * valid). Without it a signed leaf dated near 2^48 ms would own its cells for good: no later
@@ -101,6 +144,12 @@
 static_assert(BUNDLE_RECORD_SIZE_MAX >= LEAF_SIZE_MAX, "a record holds a leaf");
 static_assert(BUNDLE_RECORD_SIZE_MAX >= NOTE_SIZE_MAX, "a record holds a checkpoint note");
 static_assert(LEAF_SIZE_MAX <= INT32_MAX, "protobuf-c and nanomsg sizes are int");
+static_assert(WITNESS_SKEW_BOUND_MS >= 1000, "cosignature times are whole seconds");
+static_assert(32u + 8u + 2u * (2u + NOTE_SIZE_MAX) + 1u + MERKLE_PROOF_HASHES_MAX * HASH_SIZE <=
+                  BUNDLE_RECORD_SIZE_MAX,
+              "a record holds an equivocation proof");
 static_assert(STORE_APPLY_BATCH_MAX > 0, "a batch applies at least one leaf");
+static_assert(64u + (1u + PROOF_CHAIN_MAX) * PROOF_SECTION_SIZE_MAX <= PROOF_FILE_SIZE_MAX,
+              "a proof file holds the record and a chain of the deepest accepted length");
 
 #endif

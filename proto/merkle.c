@@ -441,3 +441,82 @@ merkle_verify_consistency(uint64_t old_size, uint64_t new_size, const uint8_t ol
     }
     return ERR_OK;
 }
+
+err_code
+merkle_consistency_proof_full(merkle_leaf_fn fn, void *ctx, uint64_t old_size, uint64_t new_size,
+                              uint8_t proof[][HASH_SIZE], size_t *count)
+{
+    uint8_t tmp[MERKLE_PROOF_HASHES_MAX][HASH_SIZE];
+    size_t n = 0;
+    ASSERT(count != NULL);
+    *count = 0;
+    if (old_size == 0 || old_size >= new_size) {
+        return ERR_INVAL;
+    }
+    err_code rc = merkle_consistency_proof(fn, ctx, old_size, new_size, tmp, &n);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    size_t at = 0;
+    if ((old_size & (old_size - 1)) == 0) {
+        if (n + 1 > MERKLE_PROOF_HASHES_MAX) {
+            return ERR_INVAL; /* no tree cdht can hold gets here (LOG_SIZE_MAX) */
+        }
+        if ((rc = merkle_range_root(fn, ctx, 0, old_size, proof[0])) != ERR_OK) {
+            return rc;
+        }
+        at = 1;
+    }
+    memcpy(proof[at], tmp, n * HASH_SIZE);
+    *count = n + at;
+    return ERR_OK;
+}
+
+err_code
+merkle_consistency_roots(uint64_t old_size, uint64_t new_size, const uint8_t proof[][HASH_SIZE],
+                         size_t count, uint8_t old_root[HASH_SIZE], uint8_t new_root[HASH_SIZE])
+{
+    uint8_t fr[HASH_SIZE];
+    uint8_t sr[HASH_SIZE];
+    ASSERT(old_root != NULL);
+    ASSERT(new_root != NULL);
+    if (old_size == 0 || old_size >= new_size || count > MERKLE_PROOF_HASHES_MAX) {
+        return ERR_INVAL;
+    }
+    /* 1. (The old root, when the RFC would prepend it, is the proof's first hash already.) */
+    if (count == 0) {
+        return ERR_AUTH;
+    }
+    /* 3. */
+    uint64_t fn = old_size - 1;
+    uint64_t sn = new_size - 1;
+    /* 4. */
+    for (unsigned i = 0; i < MERKLE_DEPTH_BOUND && (fn & 1u) != 0; i++) {
+        fn >>= 1;
+        sn >>= 1;
+    }
+    /* 5. */
+    memcpy(fr, proof[0], HASH_SIZE);
+    memcpy(sr, fr, HASH_SIZE);
+    /* 6. */
+    for (size_t i = 1; i < count; i++) {
+        if (sn == 0) {
+            return ERR_AUTH;
+        }
+        if ((fn & 1u) != 0 || fn == sn) {
+            merkle_node_hash(proof[i], fr, fr);
+            merkle_node_hash(proof[i], sr, sr);
+            merkle_shift_to_odd(&fn, &sn);
+        } else {
+            merkle_node_hash(sr, proof[i], sr);
+        }
+        fn >>= 1;
+        sn >>= 1;
+    }
+    if (sn != 0) {
+        return ERR_AUTH;
+    }
+    memcpy(old_root, fr, HASH_SIZE);
+    memcpy(new_root, sr, HASH_SIZE);
+    return ERR_OK;
+}

@@ -74,4 +74,22 @@ err_code merkle_verify_consistency(uint64_t old_size, uint64_t new_size,
                                    const uint8_t new_root[HASH_SIZE],
                                    const uint8_t proof[][HASH_SIZE], size_t count) WARN_UNUSED;
 
+/*
+ * The proof an equivocation carries (node/witness.h): the RFC 6962 consistency proof from
+ * old_size to new_size, preceded, when old_size is a power of two, by the root of the first
+ * old_size leaves, which RFC 9162 verification would otherwise take from the old checkpoint.
+ * With it the proof alone yields both roots. ERR_INVAL unless 0 < old_size < new_size.
+ */
+err_code merkle_consistency_proof_full(merkle_leaf_fn fn, void *ctx, uint64_t old_size,
+                                       uint64_t new_size, uint8_t proof[][HASH_SIZE],
+                                       size_t *count) WARN_UNUSED;
+
+/* RFC 9162 section 2.1.4.2 steps 3 to 6 on a proof of merkle_consistency_proof_full's form:
+ * the old and the new root the proof yields. ERR_AUTH when the proof has the wrong length for
+ * the two sizes; ERR_INVAL unless 0 < old_size < new_size. */
+err_code merkle_consistency_roots(uint64_t old_size, uint64_t new_size,
+                                  const uint8_t proof[][HASH_SIZE], size_t count,
+                                  uint8_t old_root[HASH_SIZE],
+                                  uint8_t new_root[HASH_SIZE]) WARN_UNUSED;
+
 #endif

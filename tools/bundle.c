@@ -9,19 +9,71 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "domain.h"
 #include "exchange.h"
 #include "heads.h"
 #include "replica.h"
+#include "scope.h"
+#include "trust.h"
+#include "witness.h"
+
+/* The recipient's scope from --for KEY or --scope UNIT (node/scope.h); *scoped 0 when neither
+ * was given, after warning when a root is pinned that the bundle carries everything. Returns 0
+ * to go on, or the exit code after printing why. */
+static int
+bundle_scope(const struct cli *c, struct replica *r, const uint8_t *for_key, const char *unit,
+             struct scope *s, int *scoped)
+{
+    *scoped = for_key != NULL || unit != NULL;
+    if (!*scoped) {
+        uint8_t root[KEY_PUBLIC_SIZE];
+        int pinned = 0;
+        if (trust_root(r->st, root, &pinned) == ERR_OK && pinned) {
+            fprintf(stderr, "cdht bundle export: warning: no --for KEY or --scope UNIT: the bundle "
+                            "carries every log this replica holds, other units' people included\n");
+        }
+        return 0;
+    }
+    err_code rc =
+        for_key != NULL ? scope_from_key(r->st, for_key, s) : scope_from_unit(r->st, unit, s);
+    if (rc == ERR_INVAL) {
+        return cli_fail(c, rc,
+                        "this replica has no root pinned (open mode): there are no "
+                        "certificates to scope a bundle by; nothing was exported");
+    }
+    if (rc == ERR_NOTFOUND && for_key != NULL) {
+        return cli_fail(c, rc,
+                        "--for: this key holds no valid certificate chain here (cdht cert "
+                        "list shows the devices that do); nothing was exported");
+    }
+    if (rc == ERR_NOTFOUND) {
+        return cli_fail(c, rc,
+                        "--scope: unknown unit %s (cdht unit list shows the units this "
+                        "replica holds); nothing was exported",
+                        unit);
+    }
+    if (rc == ERR_MSGSIZE) {
+        return cli_fail(c, rc,
+                        "--for: the key's grants name more than %u units; export with "
+                        "--scope UNIT instead",
+                        SCOPE_UNITS_MAX);
+    }
+    return rc == ERR_OK ? 0 : cli_fail(c, rc, "cannot read the trust state: %s", err_str(rc));
+}
 
 static int
 bundle_export(int argc, char **argv)
 {
     struct cli c;
-    cli_init(&c, "bundle export", "bundle export --home DIR -o FILE [--since HEADS]");
-    const char *out = NULL, *since = NULL;
+    cli_init(&c, "bundle export",
+             "bundle export --home DIR -o FILE [--since HEADS] [--for KEY | --scope UNIT]");
+    const char *out = NULL, *since = NULL, *for_s = NULL, *unit = NULL, *why = NULL;
+    uint8_t for_key[KEY_PUBLIC_SIZE];
     const struct cli_opt opts[] = {
         {"output", 'o', &out, NULL},
         {"since", 0, &since, NULL},
+        {"for", 0, &for_s, NULL},
+        {"scope", 0, &unit, NULL},
     };
     int pec = cli_parse(&c, argc, argv, opts, sizeof opts / sizeof opts[0], 0, NULL);
     if (pec != 0) {
@@ -29,6 +81,15 @@ bundle_export(int argc, char **argv)
     }
     if (out == NULL) {
         return cli_usage(&c, "-o FILE is required");
+    }
+    if (for_s != NULL && unit != NULL) {
+        return cli_usage(&c, "give --for KEY or --scope UNIT, not both");
+    }
+    if (for_s != NULL && cli_parse_key(for_s, for_key) != 0) {
+        return cli_usage(&c, "--for: not a base64 Ed25519 public key (44 characters)");
+    }
+    if (unit != NULL && domain_unit_code_check(unit, &why) != ERR_OK) {
+        return cli_usage(&c, "--scope: %s", why);
     }
     struct heads_entry *heads = NULL;
     size_t heads_n = 0;
@@ -53,8 +114,15 @@ bundle_export(int argc, char **argv)
         free(heads);
         return ec;
     }
+    struct scope scope;
+    int scoped = 0;
+    if ((ec = bundle_scope(&c, r, for_s != NULL ? for_key : NULL, unit, &scope, &scoped)) != 0) {
+        replica_close(r);
+        free(heads);
+        return ec;
+    }
     struct exchange_report rep;
-    err_code rc = exchange_export(r, out, heads, heads_n, &rep);
+    err_code rc = exchange_export_scoped(r, out, heads, heads_n, scoped ? &scope : NULL, &rep);
     replica_close(r);
     free(heads);
     if (rc != ERR_OK) {
@@ -62,6 +130,10 @@ bundle_export(int argc, char **argv)
     }
     fprintf(stderr, "exported %llu leaves of %llu logs to %s\n", (unsigned long long)rep.leaves,
             (unsigned long long)rep.logs, out);
+    if (scoped) {
+        fprintf(stderr, "left out %llu logs outside the recipient's scope\n",
+                (unsigned long long)rep.out_of_scope);
+    }
     return CLI_OK;
 }
 
@@ -82,6 +154,8 @@ bundle_import(int argc, char **argv)
     }
     struct exchange_report rep;
     err_code rc = exchange_import(r, path, &rep);
+    struct witness_report wrep = {0};
+    err_code wrc = rc == ERR_OK ? witness_after_import(r, &wrep) : ERR_OK;
     replica_close(r);
     if (rc != ERR_OK && rep.leaves > 0) {
         /* Pass one had verified everything; the disk or database failed while applying. */
@@ -102,6 +176,24 @@ bundle_import(int argc, char **argv)
                 (unsigned long long)rep.skewed);
     }
     fprintf(stderr, ")\n");
+    if (rep.out_of_scope > 0) {
+        fprintf(stderr, "skipped %llu logs outside this replica's scope (verified, not stored)\n",
+                (unsigned long long)rep.out_of_scope);
+    }
+    if (rep.equivocations > 0) {
+        fprintf(stderr,
+                "stored %llu new equivocation proofs; %llu leaves of frozen logs not "
+                "applied (cdht log equivocations)\n",
+                (unsigned long long)rep.equivocations, (unsigned long long)rep.frozen);
+    }
+    if (wrc != ERR_OK) {
+        return cli_fail(&c, wrc, "the bundle was imported, but co-signing failed: %s",
+                        err_str(wrc));
+    }
+    if (wrep.cosigned + wrep.inconsistent > 0) {
+        fprintf(stderr, "witness: co-signed %llu logs; %llu inconsistent, refused\n",
+                (unsigned long long)wrep.cosigned, (unsigned long long)wrep.inconsistent);
+    }
     return CLI_OK;
 }
 
@@ -115,7 +207,8 @@ cmd_bundle(int argc, char **argv)
         return bundle_import(argc - 1, argv + 1);
     }
     int help = argc >= 2 && cli_is_help(argv[1]);
-    fprintf(help ? stdout : stderr, "usage: cdht bundle export --home DIR -o FILE [--since HEADS]\n"
+    fprintf(help ? stdout : stderr, "usage: cdht bundle export --home DIR -o FILE [--since HEADS] "
+                                    "[--for KEY | --scope UNIT]\n"
                                     "       cdht bundle import --home DIR FILE\n");
     return help ? CLI_OK : CLI_USAGE;
 }

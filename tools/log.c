@@ -16,11 +16,13 @@
 #include "log.h"
 #include "replica.h"
 #include "store.h"
+#include "witness.h"
 
 struct log_args {
     struct cli c;
     const char *key_s, *out;
     const char *index_s, *size_s, *from_s, *to_s;
+    int json;
 };
 
 /* Every log subcommand takes the same options; each uses the ones it needs. Returns 0 to go
@@ -33,6 +35,7 @@ log_parse(struct log_args *a, int argc, char **argv, const char *cmd, const char
         {"log", 0, &a->key_s, NULL},   {"index", 0, &a->index_s, NULL},
         {"size", 0, &a->size_s, NULL}, {"from", 0, &a->from_s, NULL},
         {"to", 0, &a->to_s, NULL},     {"output", 'o', &a->out, NULL},
+        {"json", 0, NULL, &a->json},
     };
     return cli_parse(&a->c, argc, argv, opts, sizeof opts / sizeof opts[0], 0, NULL);
 }
@@ -222,6 +225,47 @@ log_heads(struct log_args *a, struct replica *r)
     return rc == ERR_OK ? CLI_OK : cli_fail(&a->c, rc, "cannot write the heads: %s", err_str(rc));
 }
 
+struct log_equiv_ctx {
+    int json;
+    int first;
+};
+
+/* One proof: key, the two sizes, prefix, found time; never the notes or any leaf. */
+static err_code
+log_equiv_visit(void *ctx, const struct witness_equivocation *e)
+{
+    struct log_equiv_ctx *x = ctx;
+    char k[48];
+    cli_key_b64(e->key, k);
+    if (x->json) {
+        printf("%s\n  {\"log\": \"%s\", \"size_a\": %llu, \"size_b\": %llu, \"prefix\": %llu, "
+               "\"found_ms\": %lld}",
+               x->first ? "" : ",", k, (unsigned long long)e->size_a, (unsigned long long)e->size_b,
+               (unsigned long long)e->prefix, (long long)e->found_ms);
+    } else {
+        printf("%s %llu %llu %llu %lld\n", k, (unsigned long long)e->size_a,
+               (unsigned long long)e->size_b, (unsigned long long)e->prefix,
+               (long long)e->found_ms);
+    }
+    x->first = 0;
+    return ERR_OK;
+}
+
+static int
+log_equivocations(struct log_args *a, struct replica *r)
+{
+    struct log_equiv_ctx x = {.json = a->json, .first = 1};
+    if (x.json) {
+        printf("[");
+    }
+    err_code rc = witness_equivocations(r->st, log_equiv_visit, &x);
+    if (x.json) {
+        printf("%s]\n", x.first ? "" : "\n");
+    }
+    return rc == ERR_OK ? CLI_OK
+                        : cli_fail(&a->c, rc, "cannot read the equivocations: %s", err_str(rc));
+}
+
 int
 cmd_log(int argc, char **argv)
 {
@@ -236,6 +280,7 @@ cmd_log(int argc, char **argv)
         {"prove", log_prove, "log prove --home DIR --log KEY --index N [--size M]"},
         {"consistency", log_consistency, "log consistency --home DIR --log KEY --from N [--to M]"},
         {"heads", log_heads, "log heads --home DIR [-o FILE]"},
+        {"equivocations", log_equivocations, "log equivocations --home DIR [--json]"},
     };
     if (argc < 2 || cli_is_help(argv[1])) {
         FILE *f = argc < 2 ? stderr : stdout;

@@ -69,6 +69,15 @@ saved_push(struct saved *s, const struct bundle_record *rec)
         memcpy(r->copy, rec->data, rec->len);
     }
     r->rec.data = r->copy;
+    /* The decoded views of COSIG and EQUIVOCATION point into the payload: move them along. */
+    if (rec->type == BUNDLE_REC_COSIG) {
+        r->rec.cosig.line = r->copy + (rec->cosig.line - rec->data);
+    } else if (rec->type == BUNDLE_REC_EQUIVOCATION) {
+        r->rec.equivocation.note_a = r->copy + (rec->equivocation.note_a - rec->data);
+        r->rec.equivocation.note_b = r->copy + (rec->equivocation.note_b - rec->data);
+        r->rec.equivocation.proof = (const uint8_t(*)[HASH_SIZE])(
+            r->copy + ((const uint8_t *)rec->equivocation.proof - rec->data));
+    }
 }
 
 static bool
@@ -136,6 +145,8 @@ rewrite_and_compare(const struct saved *s)
         case BUNDLE_REC_LOG: rc = bundle_write_log(w, &rec->log); break;
         case BUNDLE_REC_LEAF: rc = bundle_write_leaf(w, rec->data, rec->len); break;
         case BUNDLE_REC_CHECKPOINT: rc = bundle_write_checkpoint(w, rec->data, rec->len); break;
+        case BUNDLE_REC_COSIG: rc = bundle_write_cosig(w, &rec->cosig); break;
+        case BUNDLE_REC_EQUIVOCATION: rc = bundle_write_equivocation(w, &rec->equivocation); break;
         case BUNDLE_REC_END: rc = bundle_writer_finish(w); break;
         }
         if (rc != ERR_OK) {

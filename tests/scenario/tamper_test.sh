@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Proves that a damaged, truncated, extended, foreign or forked bundle is refused as a whole
-# (exit 2, "refused", the forked log named) and leaves the importing replica exactly as it was,
-# and that the replica still accepts good bundles afterwards.
+# Proves that a damaged, truncated, extended or foreign bundle, or one forked without proof, is
+# refused as a whole (exit 2, "refused", the forked log named) and leaves the importing replica
+# exactly as it was; that a validly signed fork is kept as an equivocation proof while the rest
+# of the bundle imports; and that the replica still accepts good bundles afterwards.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -147,22 +148,36 @@ new_home third C01
 expect_ok cdht bundle import --home "$T/third" "$T/laptop.bundle"
 expect_ok cdht log list --home "$T/third"
 expect_stdout_lacks "$(key_of "$T/m") "
-expect_refused 2 "$T/third" cdht bundle import --home "$T/third" "$T/restored.bundle"
-expect_stderr_contains "refused"
-expect_stderr_contains "forked"
-expect_stderr_contains "$kl"
-expect_stderr_contains "nothing was imported"
+# Both histories are validly signed: an equivocation. The proof is kept, the laptop's log stays
+# as it was (frozen), and the rest of the bundle (the other device's log) imports.
+expect_ok cdht bundle import --home "$T/third" "$T/restored.bundle"
+expect_stderr_contains "stored 1 new equivocation proofs"
+expect_eq "3" "$(log_size "$T/third" "$kl")" "the held history stays"
 expect_ok cdht log list --home "$T/third"
-expect_stdout_lacks "$(key_of "$T/m") " # the other device's log did not come in with it
+expect_stdout_contains "$(key_of "$T/m") 1 "
+expect_ok cdht log equivocations --home "$T/third"
+expect_eq "$kl 3 4 2" "$(cdht log equivocations --home "$T/third" | cut -d' ' -f1-4)" \
+    "key, our size, theirs, the 2 leaves both share"
+expect_ok cdht log equivocations --home "$T/third" --json
+expect_stdout_contains "\"prefix\": 2"
+expect_output_lacks "Lý Văn Chín"
 
-# The other order: the restored copy's history first, then the original's.
+# The other order: the restored copy's history first, then the original's (the proof is then
+# built from the longer history this replica holds).
 new_home fourth C01
 expect_ok cdht bundle import --home "$T/fourth" "$T/restored.bundle"
-expect_refused 2 "$T/fourth" cdht bundle import --home "$T/fourth" "$T/laptop.bundle"
-expect_stderr_contains "forked"
-expect_stderr_contains "$kl"
+expect_ok cdht bundle import --home "$T/fourth" "$T/laptop.bundle"
+expect_stderr_contains "stored 1 new equivocation proofs"
+expect_eq "$kl 4 3 2" "$(cdht log equivocations --home "$T/fourth" | cut -d' ' -f1-4)" \
+    "the proof, seen from the other side"
+# The proof travels: a replica holding neither history verifies it from a bundle.
+must cdht bundle export --home "$T/fourth" -o "$T/fourth.bundle"
+new_home fifth C01
+expect_ok cdht bundle import --home "$T/fifth" "$T/fourth.bundle"
+expect_stderr_contains "stored 1 new equivocation proofs"
+expect_eq "2" "$(log_size "$T/fifth" "$kl")" "frozen at the leaves both histories share"
 
-# A --since export against the other history is refused too, and writes no file.
+# A --since export against the other history is refused, and writes no file.
 cdht log heads --home "$T/third" -o "$T/third.heads"
 expect_exit 2 cdht bundle export --home "$L2" -o "$T/fork.bundle" --since "$T/third.heads"
 expect_stderr_contains "forked"
@@ -171,12 +186,13 @@ expect_eq "" "$(ls "$T"/fork.bundle* 2>/dev/null)" "a refused export leaves no f
 
 # The fork seen through an incremental bundle: a hub U took the restored copy's history, the
 # copy wrote on, and its --since bundle made for U (it starts at the size both hold) reaches
-# the third replica, which holds the original's history at that same size.
+# a replica that holds the original's history at that same size.
 # The original writes one more, so that both histories have 4 leaves.
 must cdht person add --home "$L" --name "Quách Thị Mười" --birth-year 1996 \
     --gender female --unit C01
 must cdht bundle export --home "$L" -o "$T/laptop2.bundle"
-expect_ok cdht bundle import --home "$T/third" "$T/laptop2.bundle"
+new_home sixth C01
+expect_ok cdht bundle import --home "$T/sixth" "$T/laptop2.bundle"
 new_home u C01
 expect_ok cdht bundle import --home "$T/u" "$T/restored.bundle"
 cdht log heads --home "$T/u" -o "$T/u.heads"
@@ -185,15 +201,16 @@ must cdht person add --home "$L2" --name "Tôn Thất Mười Một" --birth-yea
 expect_ok cdht bundle export --home "$L2" -o "$T/restored-inc.bundle" --since "$T/u.heads"
 expect_stderr_contains "exported 1 leaves of 1 logs"
 expect_eq "$(log_size "$L" "$kl")" "$(log_size "$T/u" "$kl")" "both histories have the same size"
-expect_refused 2 "$T/third" cdht bundle import --home "$T/third" "$T/restored-inc.bundle"
+expect_refused 2 "$T/sixth" cdht bundle import --home "$T/sixth" "$T/restored-inc.bundle"
 expect_stderr_contains "$kl"
 # From an incremental bundle alone, altered leaves and a fork look the same (the signature
-# verifies, the root does not match): the message names both.
+# verifies, the root does not match, the leaves that differ are not in it): no proof can be
+# made, and the message names both.
 expect_stderr_contains "forked"
 
-# The refused replicas keep working: the other device's log is still welcome.
-expect_ok cdht bundle import --home "$T/third" "$T/m.bundle"
+# The refused replica keeps working: the other device's log is still welcome.
+expect_ok cdht bundle import --home "$T/sixth" "$T/m.bundle"
 expect_stderr_contains "imported 1 new leaves of 1 logs"
-expect_ok cdht audit --home "$T/third"
+expect_ok cdht audit --home "$T/sixth"
 
 finish
