@@ -2007,3 +2007,85 @@ trust_pending(struct store *st, int *pending)
     }
     return src == SQLITE_ROW || src == SQLITE_DONE ? ERR_OK : store_err(st, src, "quarantine");
 }
+
+/* ---------- the audit's evaluation ---------- */
+
+struct trust_eval {
+    struct tstate s;
+};
+
+err_code
+trust_eval_open(struct store *st, struct trust_eval **out)
+{
+    *out = calloc(1, sizeof **out);
+    if (*out == NULL) {
+        return ERR_NOMEM;
+    }
+    schema_init();
+    err_code rc = trust_eval(st, &(*out)->s);
+    if (rc != ERR_OK) {
+        trust_eval_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+void
+trust_eval_free(struct trust_eval *e)
+{
+    if (e != NULL) {
+        tstate_free(&e->s);
+        free(e);
+    }
+}
+
+int
+trust_eval_pinned(const struct trust_eval *e)
+{
+    return e->s.pinned;
+}
+
+enum trust_reason
+trust_eval_judge(struct trust_eval *e, int64_t log_id, uint64_t index, const Cdht__Commit *c,
+                 char detail[TRUST_DETAIL_SIZE])
+{
+    char buf[TRUST_DETAIL_SIZE];
+    struct tstate *s = &e->s;
+    detail = detail != NULL ? detail : buf;
+    detail[0] = '\0';
+    if (!s->pinned) {
+        return TRUST_OK;
+    }
+    if (log_id <= 0 || (size_t)log_id >= s->nby_log || s->by_log[log_id] == 0) {
+        snprintf(detail, TRUST_DETAIL_SIZE, "no valid certificate chain to the pinned root");
+        return TRUST_UNKNOWN_SIGNER;
+    }
+    uint32_t d = s->by_log[log_id] - 1;
+    int kind = leaf_kind(c);
+    if (kind == LEAF_KIND_DATA) {
+        struct tview v = tstate_view(s, d);
+        return trust_judge_data(&v, index, c, kind, tree_step_mem, s, detail);
+    }
+    /* A trust leaf: the rounds judged it (leaves are held sorted by row id). */
+    int64_t rowid = log_leaf_rowid(log_id, index);
+    size_t lo = 0, hi = s->nleaf;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->leaf[mid].rowid < rowid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if (lo == s->nleaf || s->leaf[lo].rowid != rowid) {
+        snprintf(detail, TRUST_DETAIL_SIZE, "a trust leaf missing from the trust index");
+        return TRUST_PENDING;
+    }
+    const struct tleaf *l = &s->leaf[lo];
+    if (s->dev[d].depth < 0) {
+        snprintf(detail, TRUST_DETAIL_SIZE, "no valid certificate chain to the pinned root");
+        return TRUST_UNKNOWN_SIGNER;
+    }
+    snprintf(detail, TRUST_DETAIL_SIZE, "%s", l->detail);
+    return l->status;
+}

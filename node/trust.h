@@ -119,6 +119,20 @@ err_code trust_pending(struct store *st, int *pending) WARN_UNUSED;
  * that still count. Runs inside the caller's transaction. rep may be NULL. */
 err_code trust_reconcile(struct store *st, struct trust_report *rep) WARN_UNUSED;
 
+/*
+ * An evaluation held in memory, made from the trust leaves alone, that judges any leaf without
+ * touching the replica's tables: the audit's independent check that every applied leaf counts
+ * and every held one does not (node/audit.c), at the speed of decoding.
+ */
+struct trust_eval;
+err_code trust_eval_open(struct store *st, struct trust_eval **out) WARN_UNUSED;
+void trust_eval_free(struct trust_eval *e);
+/* Whether the evaluation pins a root (0: open mode, every leaf counts). */
+int trust_eval_pinned(const struct trust_eval *e);
+/* TRUST_OK when leaf index of log_id counts, or why not (detail: a sentence, may be NULL). */
+enum trust_reason trust_eval_judge(struct trust_eval *e, int64_t log_id, uint64_t index,
+                                   const Cdht__Commit *c, char detail[TRUST_DETAIL_SIZE]);
+
 /* ---- Reading the evaluated state (as last reconciled). Strings are borrowed for the call. */
 
 struct trust_grant {
