@@ -75,7 +75,8 @@ cli_exit_for(err_code rc)
     case ERR_AUTH:
     case ERR_FORK:
     case ERR_NOTFOUND:
-    case ERR_PROTO: return CLI_USAGE;
+    case ERR_PROTO:
+    case ERR_DENIED: return CLI_USAGE;
     default: return CLI_ERROR;
     }
 }

@@ -19,8 +19,15 @@ int cmd_log(int argc, char **argv);
 int cmd_unit(int argc, char **argv);
 int cmd_person(int argc, char **argv);
 int cmd_hash(int argc, char **argv);
+int cmd_status(int argc, char **argv);
 int cmd_conflicts(int argc, char **argv);
 int cmd_bundle(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_witness(int argc, char **argv);
+int cmd_enroll(int argc, char **argv);
+int cmd_cert(int argc, char **argv);
+int cmd_quarantine(int argc, char **argv);
+int cmd_prove(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif

@@ -25,10 +25,17 @@ static const struct command commands[] = {
     {"log", cmd_log, "list logs; print checkpoints, leaves, proofs and heads"},
     {"unit", cmd_unit, "administrative units: add, move, succeed, list, tree"},
     {"person", cmd_person, "add, change, remove and list people"},
+    {"status", cmd_status, "this device, its trust mode and certificates, and what needs attention"},
     {"hash", cmd_hash, "print the digest of the materialised state"},
     {"conflicts", cmd_conflicts, "list concurrent writes that lost"},
     {"bundle", cmd_bundle, "export and import signed, compressed bundles (USB)"},
     {"audit", cmd_audit, "re-verify every log held: leaves, roots, signatures"},
+    {"witness", cmd_witness, "co-sign the checkpoints held; list cosignatures"},
+    {"enroll", cmd_enroll, "print this device's signed enrolment request for its hub"},
+    {"cert", cmd_cert, "issue, revoke, list and show device certificates"},
+    {"quarantine", cmd_quarantine, "list held leaves whose author was not entitled"},
+    {"prove", cmd_prove, "write an offline proof of one record: leaf, checkpoint, chain"},
+    {"verify", cmd_verify, "check a record proof offline against the root's verifier key"},
 };
 
 static void
