@@ -450,6 +450,23 @@ struct merge_conflict_scan {
     struct store *st;
 };
 
+/* Same type and same value (both NULL included). */
+static int
+merge_cell_equal(const Cdht__Cell *a, const Cdht__Cell *b)
+{
+    if (a->value_case != b->value_case) {
+        return 0;
+    }
+    switch (a->value_case) {
+    case CDHT__CELL__VALUE_I: return a->i == b->i;
+    case CDHT__CELL__VALUE_S: return strcmp(a->s, b->s) == 0;
+    case CDHT__CELL__VALUE_B:
+        return a->b.len == b->b.len &&
+               (a->b.len == 0 || memcmp(a->b.data, b->b.data, a->b.len) == 0);
+    default: return 1;
+    }
+}
+
 static err_code
 merge_conflicts_change(struct merge_conflict_scan *sc, const struct log_head *h, uint64_t index,
                        const Cdht__Commit *c, const Cdht__Change *ch)
@@ -482,7 +499,9 @@ merge_conflicts_change(struct merge_conflict_scan *sc, const struct log_head *h,
             return rc;
         }
         uint64_t base = wcell->has_base_hlc ? wcell->base_hlc : 0;
-        if (base < c->hlc) {
+        /* Two writes of the same value lose nothing (under a pinned root every person change
+         * repeats its row's unit). */
+        if (base < c->hlc && !merge_cell_equal(wcell, cell)) {
             struct merge_conflict mc = {
                 .table = ch->table,
                 .pk = ch->pk,
@@ -514,7 +533,11 @@ merge_conflicts_log(void *ctx, const struct log_head *h)
     struct merge_conflict_scan *sc = ctx;
     sqlite3_stmt *s = NULL;
     int rc = sqlite3_prepare_v2(
-        sc->st->db, "SELECT id, data FROM leaf WHERE id>=?1 AND id<?2 ORDER BY id", -1, &s, NULL);
+        sc->st->db,
+        /* A held leaf (node/trust.h) never counted: it lost nothing to anyone. */
+        "SELECT id, data FROM leaf WHERE id>=?1 AND id<?2 AND id NOT IN (SELECT id FROM "
+        "quarantine) ORDER BY id",
+        -1, &s, NULL);
     if (rc != SQLITE_OK) {
         return store_err(sc->st, rc, "conflicts");
     }

@@ -632,7 +632,9 @@ replica_txn_put(struct replica_txn *t, const char *table, const char *pk, int ex
     struct replica_cell *all = (struct replica_cell *)cells;
     struct replica_cell more[CHANGE_CELLS_MAX];
     if (scope_val != NULL && n < CHANGE_CELLS_MAX) {
-        memcpy(more, cells, n * sizeof *cells);
+        if (n > 0) {
+            memcpy(more, cells, n * sizeof *cells);
+        }
         scope_cell = (struct replica_cell){.col = tb->scope, .type = SCHEMA_TEXT, .s = scope_val};
         more[n++] = scope_cell;
         all = more;
