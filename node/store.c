@@ -75,8 +75,10 @@ store_migrate_v2(struct store *st)
 }
 
 /* Migration 3: trust (issue 3, items 2-8). These tables are local bookkeeping, not replicated
- * state: each is a function of the leaves and checkpoints held, rebuilt by node/trust.c and
- * node/witness.c, so none enters the state hash. */
+ * state, so none enters the state hash. trust_leaf, quarantine, trust_dev and trust_grant are a
+ * function of the leaves held and the pinned root (node/trust.c rebuilds them); cosig and
+ * equivocation hold signed material that arrives in bundles or is made here (node/witness.c)
+ * and cannot be recomputed from the leaves. */
 static const char STORE_SCHEMA_V3[] =
     /* Leaves that carry certificates or revocations or write the units tree (leaf_kind), so
      * that trust is evaluated from them without decoding every leaf. */

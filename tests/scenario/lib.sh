@@ -24,7 +24,7 @@ if [ ! -x "$CDHT" ]; then
 fi
 
 # The scenario must not see the caller's replica, passphrase or fake clock.
-unset CDHT_HOME CDHT_PASSPHRASE_FILE CDHT_FAKE_NOW_MS CDHT_DEBUG
+unset CDHT_HOME CDHT_PASSPHRASE_FILE CDHT_FAKE_NOW_MS CDHT_DEBUG CDHT_TEST_UNCHECKED_WRITES
 export LC_ALL=C
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/cdht-scenario.XXXXXXXX") || exit 3
