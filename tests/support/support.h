@@ -18,7 +18,7 @@ struct replica;
 char *support_tmpdir(void);
 /* rm -rf, for a directory support_tmpdir made. */
 void support_rmrf(const char *path);
-/* dir/name joined into a static-per-call buffer the caller copies or uses at once. */
+/* dir/name joined; the path is malloc'd (the caller frees it). */
 char *support_path(const char *dir, const char *name);
 
 /* init + open for writing; asserts success. */

@@ -8,12 +8,12 @@
  */
 #include <criterion/criterion.h>
 #include <dirent.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "audit.h"
+#include "deploy.h"
 #include "exchange.h"
 #include "hlc.h"
 #include "log.h"
@@ -28,108 +28,23 @@ static char *dir;
 static void
 suite_init(void)
 {
-    cr_assert_geq(sodium_init(), 0);
-    unsetenv("CDHT_FAKE_NOW_MS");
-    unsetenv("CDHT_TEST_UNCHECKED_WRITES");
-    dir = support_tmpdir();
+    dir = deploy_suite_init();
 }
 
 static void
 suite_fini(void)
 {
-    support_rmrf(dir);
-    free(dir);
-    unsetenv("CDHT_TEST_UNCHECKED_WRITES");
-    unsetenv("CDHT_FAKE_NOW_MS");
+    deploy_suite_fini(dir);
 }
 
 TestSuite(audit_trust, .init = suite_init, .fini = suite_fini);
 
-static struct replica *
-mk(const char *name, const char *unit, int root, const uint8_t *trust_root)
-{
-    char *home = support_path(dir, name);
-    struct replica_init_opts o = {.unit = unit, .root = root, .trust_root = trust_root};
-    cr_assert_eq(replica_init(home, &o), ERR_OK);
-    return support_reopen(home);
-}
-
+/* The deployment with both writers, and the root brought up to date. */
 static void
-unit_add(struct replica *r, const char *code, const char *parent, const char *kind)
+world(struct deploy *w, const char *tag)
 {
-    struct replica_txn *t = NULL;
-    cr_assert_eq(replica_txn_new(r, &t), ERR_OK);
-    struct replica_cell cells[] = {
-        {.col = "parent", .type = SCHEMA_TEXT, .s = parent, .is_null = parent == NULL},
-        {.col = "kind", .type = SCHEMA_TEXT, .s = kind},
-        {.col = "name", .type = SCHEMA_TEXT, .s = code},
-    };
-    cr_assert_eq(replica_txn_put(t, "unit", code, 1, cells, 3, 0), ERR_OK);
-    cr_assert_eq(replica_txn_commit(r, t, NULL), ERR_OK);
-}
-
-static void
-cert(struct replica *r, const struct replica *subject, const char *role, const char *unit)
-{
-    struct replica_txn *t = NULL;
-    cr_assert_eq(replica_txn_new(r, &t), ERR_OK);
-    cr_assert_eq(replica_txn_cert(t, subject->pk, role, unit, NULL, NULL), ERR_OK);
-    cr_assert_eq(replica_txn_commit(r, t, NULL), ERR_OK);
-}
-
-static void
-export_to(struct replica *from, const char *path)
-{
-    struct exchange_report rep = {0};
-    cr_assert_eq(exchange_export(from, path, NULL, 0, &rep), ERR_OK);
-}
-
-static void
-sync1(struct replica *from, struct replica *to)
-{
-    char *path = strdup(support_path(dir, "b.cdht"));
-    struct exchange_report rep = {0};
-    export_to(from, path);
-    cr_assert_eq(exchange_import(to, path, &rep), ERR_OK, "%s", rep.msg);
-    free(path);
-}
-
-struct world {
-    struct replica *R, *H, *A, *B;
-};
-
-static void
-world(struct world *w, const char *tag)
-{
-    char n[32];
-    snprintf(n, sizeof n, "%s-R", tag);
-    w->R = mk(n, "44", 1, NULL);
-    snprintf(n, sizeof n, "%s-H", tag);
-    w->H = mk(n, "44001", 0, w->R->pk);
-    snprintf(n, sizeof n, "%s-A", tag);
-    w->A = mk(n, "4400101", 0, w->R->pk);
-    snprintf(n, sizeof n, "%s-B", tag);
-    w->B = mk(n, "4400102", 0, w->R->pk);
-    unit_add(w->R, "44", NULL, "province");
-    unit_add(w->R, "44001", "44", "commune");
-    cert(w->R, w->H, "hub", "44001");
-    sync1(w->R, w->H);
-    unit_add(w->H, "4400101", "44001", "village");
-    unit_add(w->H, "4400102", "44001", "village");
-    cert(w->H, w->A, "writer", "4400101");
-    cert(w->H, w->B, "writer", "4400102");
-    sync1(w->H, w->A);
-    sync1(w->H, w->B);
-    sync1(w->H, w->R);
-}
-
-static void
-world_free(struct world *w)
-{
-    replica_close(w->R);
-    replica_close(w->H);
-    replica_close(w->A);
-    replica_close(w->B);
+    deploy_world(w, dir, tag, 2);
+    deploy_sync(dir, w->H, w->R);
 }
 
 /* Findings kept for the assertions (a test makes a handful). */
@@ -215,14 +130,14 @@ shell(struct replica *r, const char *sql, const uint8_t *key)
  * independent re-evaluation, and says it is not in open mode. */
 Test(audit_trust, clean_deployment)
 {
-    struct world w;
+    struct deploy w;
     world(&w, "clean");
     char id[17];
     cr_assert_eq(support_person_add(w.A, "An", 1990, "4400101", id), ERR_OK);
     cr_assert_eq(support_person_add(w.B, "Binh", 1991, "4400102", id), ERR_OK);
-    sync1(w.A, w.H);
-    sync1(w.B, w.H);
-    sync1(w.H, w.R);
+    deploy_sync(dir, w.A, w.H);
+    deploy_sync(dir, w.B, w.H);
+    deploy_sync(dir, w.H, w.R);
     struct found fs;
     struct audit_summary sum;
     struct replica *all[] = {w.R, w.H, w.A, w.B};
@@ -234,13 +149,13 @@ Test(audit_trust, clean_deployment)
         cr_assert_eq(sum.reevaluated, 1);
         cr_assert_eq(sum.held, 0);
     }
-    world_free(&w);
+    deploy_world_free(&w);
 }
 
 /* With no root pinned the audit says so (not a finding) and authorises nothing. */
 Test(audit_trust, open_mode_is_said)
 {
-    struct replica *O = mk("open-O", "44", 0, NULL);
+    struct replica *O = deploy_replica(dir, "open-O", "44", 0, NULL);
     char id[17];
     cr_assert_eq(support_person_add(O, "An", 1990, "4400101", id), ERR_OK);
     struct found fs;
@@ -256,7 +171,7 @@ Test(audit_trust, open_mode_is_said)
  * and drops it for an unrelated code. */
 Test(audit_trust, unauthorised_write_is_outside_unit)
 {
-    struct world w;
+    struct deploy w;
     world(&w, "unauth");
     char id[17];
     cr_assert_eq(support_person_add(w.A, "An", 1990, "4400101", id), ERR_OK);
@@ -264,7 +179,7 @@ Test(audit_trust, unauthorised_write_is_outside_unit)
     setenv("CDHT_TEST_UNCHECKED_WRITES", "1", 1);
     cr_assert_eq(support_person_add(w.A, "Binh", 1991, "4400102", id), ERR_OK);
     unsetenv("CDHT_TEST_UNCHECKED_WRITES");
-    sync1(w.A, w.H);
+    deploy_sync(dir, w.A, w.H);
     struct found fs;
     struct audit_summary sum;
     audit(w.H, NULL, &fs, &sum);
@@ -283,20 +198,20 @@ Test(audit_trust, unauthorised_write_is_outside_unit)
     cr_assert_eq(count_kind(&fs, "outside-unit"), 1);
     audit(w.H, "45", &fs, &sum); /* another province: nothing of A, nothing named inside */
     cr_assert_eq(fs.n, 0);
-    world_free(&w);
+    deploy_world_free(&w);
 }
 
 /* A revocation: the withdrawn leaves show as revoked, and the device once as revoked-device at
  * its last valid index with the issuer's words. */
 Test(audit_trust, revocation_reported)
 {
-    struct world w;
+    struct deploy w;
     world(&w, "revoke");
     char id[17];
     cr_assert_eq(support_person_add(w.A, "An", 1990, "4400101", id), ERR_OK);
     uint64_t last = log_size(w.A, w.A->pk) - 1;
     cr_assert_eq(support_person_add(w.A, "Fake", 1990, "4400101", id), ERR_OK);
-    sync1(w.A, w.H);
+    deploy_sync(dir, w.A, w.H);
     struct replica_txn *t = NULL;
     cr_assert_eq(replica_txn_new(w.H, &t), ERR_OK);
     cr_assert_eq(replica_txn_revoke(t, w.A->pk, 1, last, "laptop stolen"), ERR_OK);
@@ -316,21 +231,21 @@ Test(audit_trust, revocation_reported)
     cr_assert_eq(f->index, last);
     cr_assert_str_eq(f->unit, "4400101");
     cr_assert(strstr(f->reason, "laptop stolen") != NULL, "%s", f->reason);
-    world_free(&w);
+    deploy_world_free(&w);
 }
 
 /* Someone empties the quarantine with the sqlite3 shell: the held leaf now looks applied, and
  * the independent re-evaluation says it must not be. */
 Test(audit_trust, emptied_quarantine_caught)
 {
-    struct world w;
+    struct deploy w;
     world(&w, "tamper");
     char id[17];
     uint64_t bad = log_size(w.A, w.A->pk);
     setenv("CDHT_TEST_UNCHECKED_WRITES", "1", 1);
     cr_assert_eq(support_person_add(w.A, "Binh", 1991, "4400102", id), ERR_OK);
     unsetenv("CDHT_TEST_UNCHECKED_WRITES");
-    sync1(w.A, w.H);
+    deploy_sync(dir, w.A, w.H);
     shell(w.H, "DELETE FROM quarantine", NULL);
     struct found fs;
     struct audit_summary sum;
@@ -349,7 +264,7 @@ Test(audit_trust, emptied_quarantine_caught)
     /* Holding a leaf that counts is caught the other way round. */
     uint64_t good = log_size(w.A, w.A->pk);
     cr_assert_eq(support_person_add(w.A, "Cuong", 1992, "4400101", id), ERR_OK);
-    sync1(w.A, w.H);
+    deploy_sync(dir, w.A, w.H);
     shell(w.H,
           "INSERT INTO quarantine(id, reason) SELECT (id << 40) | (size - 1), 7 FROM log "
           "WHERE key = ?1",
@@ -359,14 +274,14 @@ Test(audit_trust, emptied_quarantine_caught)
         f = find_kind(&fs, "authorised-held");
         cr_assert_eq(f->index, good);
     }
-    world_free(&w);
+    deploy_world_free(&w);
 }
 
 /* A leaf dated two hours ahead, co-signed by the hub at its true time, is a clock-skew-witness
  * finding; a cosignature whose signature is damaged in the database is bad-cosignature. */
 Test(audit_trust, witness_skew_and_bad_cosignature)
 {
-    struct world w;
+    struct deploy w;
     world(&w, "skew");
     char id[17], now[32];
     snprintf(now, sizeof now, "%lld", (long long)(hlc_wall_ms() + 2 * 3600 * 1000));
@@ -374,7 +289,7 @@ Test(audit_trust, witness_skew_and_bad_cosignature)
     setenv("CDHT_FAKE_NOW_MS", now, 1);
     cr_assert_eq(support_person_add(w.A, "An", 1990, "4400101", id), ERR_OK);
     unsetenv("CDHT_FAKE_NOW_MS");
-    sync1(w.A, w.H);
+    deploy_sync(dir, w.A, w.H);
     struct witness_report wr = {0};
     cr_assert_eq(witness_cosign(w.H, w.A->pk, &wr), ERR_OK);
     cr_assert_eq(wr.cosigned, 1);
@@ -393,7 +308,7 @@ Test(audit_trust, witness_skew_and_bad_cosignature)
           w.A->pk);
     audit(w.H, NULL, &fs, &sum);
     cr_assert_eq(count_kind(&fs, "bad-cosignature"), 1);
-    world_free(&w);
+    deploy_world_free(&w);
 }
 
 static unsigned
@@ -415,7 +330,7 @@ dir_entries(const char *path)
  * the scratch directory is gone. A bundle that import refuses is one finding. */
 Test(audit_trust, bundle_audited_offline)
 {
-    struct world w;
+    struct deploy w;
     world(&w, "bundle");
     char id[17];
     uint64_t bad = log_size(w.A, w.A->pk);
@@ -423,7 +338,7 @@ Test(audit_trust, bundle_audited_offline)
     cr_assert_eq(support_person_add(w.A, "Binh", 1991, "4400102", id), ERR_OK);
     unsetenv("CDHT_TEST_UNCHECKED_WRITES");
     char *path = strdup(support_path(dir, "a.cdht"));
-    export_to(w.A, path);
+    deploy_export(w.A, path);
     char *tmp = strdup(support_path(dir, "tmp"));
     cr_assert_eq(mkdir(tmp, 0700), 0);
     setenv("TMPDIR", tmp, 1);
@@ -475,5 +390,5 @@ Test(audit_trust, bundle_audited_offline)
     free(db2);
     free(tmp);
     free(path);
-    world_free(&w);
+    deploy_world_free(&w);
 }

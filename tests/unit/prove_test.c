@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "deploy.h"
 #include "exchange.h"
 #include "log.h"
 #include "proof.h"
@@ -25,109 +26,35 @@ static char *dir;
 static void
 suite_init(void)
 {
-    cr_assert_geq(sodium_init(), 0);
-    unsetenv("CDHT_FAKE_NOW_MS");
-    unsetenv("CDHT_TEST_UNCHECKED_WRITES");
-    dir = support_tmpdir();
+    dir = deploy_suite_init();
 }
 
 static void
 suite_fini(void)
 {
-    support_rmrf(dir);
-    free(dir);
-    unsetenv("CDHT_TEST_UNCHECKED_WRITES");
+    deploy_suite_fini(dir);
 }
 
 TestSuite(prove, .init = suite_init, .fini = suite_fini);
 
-static struct replica *
-mk(const char *tag, const char *name, const char *unit, int root, const uint8_t *trust_root)
-{
-    char n[64];
-    snprintf(n, sizeof n, "%s-%s", tag, name);
-    char *home = support_path(dir, n);
-    struct replica_init_opts o = {.unit = unit, .root = root, .trust_root = trust_root};
-    cr_assert_eq(replica_init(home, &o), ERR_OK);
-    struct replica *r = support_reopen(home);
-    free(home); /* support_path's buffer is malloc'd */
-    return r;
-}
-
+/* The deployment with writer A alone (R certifies H as hub of 44001; H certifies A as writer of
+ * 4400101); A writes two people; H receives them and co-signs A's checkpoint as a witness. */
 static void
-unit_add(struct replica *r, const char *code, const char *parent, const char *kind)
-{
-    struct replica_txn *t = NULL;
-    cr_assert_eq(replica_txn_new(r, &t), ERR_OK);
-    struct replica_cell cells[] = {
-        {.col = "parent", .type = SCHEMA_TEXT, .s = parent, .is_null = parent == NULL},
-        {.col = "kind", .type = SCHEMA_TEXT, .s = kind},
-        {.col = "name", .type = SCHEMA_TEXT, .s = code},
-    };
-    cr_assert_eq(replica_txn_put(t, "unit", code, 1, cells, 3, 0), ERR_OK);
-    cr_assert_eq(replica_txn_commit(r, t, NULL), ERR_OK, "%s", r->denied);
-}
-
-static void
-cert(struct replica *r, const struct replica *subject, const char *role, const char *unit,
-     uint64_t *index)
-{
-    struct replica_txn *t = NULL;
-    cr_assert_eq(replica_txn_new(r, &t), ERR_OK);
-    cr_assert_eq(replica_txn_cert(t, subject->pk, role, unit, NULL, NULL), ERR_OK);
-    cr_assert_eq(replica_txn_commit(r, t, index), ERR_OK, "%s", r->denied);
-}
-
-static void
-sync1(struct replica *from, struct replica *to)
-{
-    char *path = support_path(dir, "b.cdht"); /* malloc'd */
-    struct exchange_report rep = {0};
-    cr_assert_eq(exchange_export(from, path, NULL, 0, &rep), ERR_OK);
-    memset(&rep, 0, sizeof rep);
-    cr_assert_eq(exchange_import(to, path, &rep), ERR_OK, "%s", rep.msg);
-    free(path);
-}
-
-struct world {
-    struct replica *R, *H, *A;
-};
-
-/* R certifies H as hub of 44001; H certifies A as writer of 4400101; A writes two people; H
- * receives them and co-signs A's checkpoint as a witness. */
-static void
-world(struct world *w, const char *tag)
+world(struct deploy *w, const char *tag)
 {
     char id[17];
-    w->R = mk(tag, "R", "44", 1, NULL);
-    w->H = mk(tag, "H", "44001", 0, w->R->pk);
-    w->A = mk(tag, "A", "4400101", 0, w->R->pk);
-    unit_add(w->R, "44", NULL, "province");
-    unit_add(w->R, "44001", "44", "commune");
-    cert(w->R, w->H, "hub", "44001", NULL);
-    sync1(w->R, w->H);
-    unit_add(w->H, "4400101", "44001", "village");
-    cert(w->H, w->A, "writer", "4400101", NULL);
-    sync1(w->H, w->A);
+    deploy_world(w, dir, tag, 1);
     cr_assert_eq(support_person_add(w->A, "An", 1990, "4400101", id), ERR_OK);
     cr_assert_eq(support_person_add(w->A, "Binh", 1991, "4400101", id), ERR_OK);
-    sync1(w->A, w->H);
+    deploy_sync(dir, w->A, w->H);
     struct witness_report rep;
     cr_assert_eq(witness_cosign(w->H, w->A->pk, &rep), ERR_OK);
     cr_assert_eq(rep.cosigned, 1);
 }
 
-static void
-world_free(struct world *w)
-{
-    replica_close(w->R);
-    replica_close(w->H);
-    replica_close(w->A);
-}
-
 /* The proof of A's leaf 0 as H's replica assembles it, through an encode/decode round trip. */
 static struct proof *
-prove_a(struct world *w, uint64_t index)
+prove_a(struct deploy *w, uint64_t index)
 {
     struct proof *p = NULL, *q = NULL;
     char why[PROVE_WHY_SIZE];
@@ -160,7 +87,7 @@ expect_fail(const struct proof *p, const uint8_t *root, err_code rc, enum proof_
 /* The writer's person leaf verifies with the root's key: chain of depth 2, one cosignature. */
 Test(prove, person_leaf_verifies)
 {
-    struct world w;
+    struct deploy w;
     world(&w, "ok");
     struct proof *p = prove_a(&w, 0);
     struct proof_verdict v;
@@ -183,13 +110,13 @@ Test(prove, person_leaf_verifies)
     cr_assert_eq(proof_verify(p, w.R->pk, &v), ERR_OK, "%s", v.why);
     cr_assert_str_eq(v.role, "root");
     proof_free(p);
-    world_free(&w);
+    deploy_world_free(&w);
 }
 
 /* Another deployment's root: the chain does not end at the pinned key. */
 Test(prove, other_root_fails)
 {
-    struct world w;
+    struct deploy w;
     world(&w, "root");
     struct proof *p = prove_a(&w, 0);
     uint8_t other[KEY_PUBLIC_SIZE], sk[KEY_SECRET_SIZE];
@@ -198,13 +125,13 @@ Test(prove, other_root_fails)
     /* The hub is not the root either, though it is in the chain. */
     expect_fail(p, w.H->pk, ERR_AUTH, PROOF_FAIL_ROOT, 1, "which is not the pinned root");
     proof_free(p);
-    world_free(&w);
+    deploy_world_free(&w);
 }
 
 /* One flipped byte anywhere fails, with the check it breaks. */
 Test(prove, alterations_fail)
 {
-    struct world w;
+    struct deploy w;
     world(&w, "flip");
     struct proof *p = prove_a(&w, 0);
 
@@ -263,18 +190,18 @@ Test(prove, alterations_fail)
     struct proof_verdict v;
     cr_assert_eq(proof_verify(p, w.R->pk, &v), ERR_OK, "every alteration undone: %s", v.why);
     proof_free(p);
-    world_free(&w);
+    deploy_world_free(&w);
 }
 
 /* Sections that are validly signed and included but prove the wrong thing: a leaf without a
  * certificate for the key below, and a hub certified only as writer above the signer. */
 Test(prove, certificate_content_checked)
 {
-    struct world w;
+    struct deploy w;
     world(&w, "cert");
     uint64_t writer_cert = 0;
-    cert(w.R, w.H, "writer", "44001", &writer_cert);
-    sync1(w.R, w.H);
+    cr_assert_eq(deploy_cert(w.R, w.H, "writer", "44001", &writer_cert), ERR_OK, "%s", w.R->denied);
+    deploy_sync(dir, w.R, w.H);
     struct proof *p = prove_a(&w, 0), *q = NULL;
     char why[PROVE_WHY_SIZE];
 
@@ -297,21 +224,21 @@ Test(prove, certificate_content_checked)
     struct proof_verdict v;
     cr_assert_eq(proof_verify(p, w.R->pk, &v), ERR_OK, "%s", v.why);
     proof_free(p);
-    world_free(&w);
+    deploy_world_free(&w);
 }
 
 /* cdht prove refuses what it cannot prove: a held leaf (unless allowed), a signer without a
  * chain, a leaf that does not exist, a replica without a pinned root. */
 Test(prove, refusals)
 {
-    struct world w;
+    struct deploy w;
     world(&w, "refuse");
     struct proof *p = NULL;
     char why[PROVE_WHY_SIZE], id[17];
     setenv("CDHT_TEST_UNCHECKED_WRITES", "1", 1);
     cr_assert_eq(support_person_add(w.A, "Cuong", 1992, "4400102", id), ERR_OK);
     unsetenv("CDHT_TEST_UNCHECKED_WRITES");
-    sync1(w.A, w.H);
+    deploy_sync(dir, w.A, w.H);
     cr_assert_eq(prove_build(w.H->st, w.A->pk, 2, 0, &p, why), ERR_DENIED);
     cr_assert_null(p);
     cr_assert(strstr(why, "is held in quarantine (outside-unit") != NULL, "%s", why);
@@ -326,11 +253,11 @@ Test(prove, refusals)
 
     /* X has no certificate: its leaves are held (unknown signer), and with --allow-held there
      * is still no chain. */
-    struct replica *X = mk("refuse", "X", "4400101", 0, w.R->pk);
+    struct replica *X = deploy_replica(dir, "refuse-X", "4400101", 0, w.R->pk);
     setenv("CDHT_TEST_UNCHECKED_WRITES", "1", 1);
     cr_assert_eq(support_person_add(X, "Dung", 1993, "4400101", id), ERR_OK);
     unsetenv("CDHT_TEST_UNCHECKED_WRITES");
-    sync1(X, w.H);
+    deploy_sync(dir, X, w.H);
     cr_assert_eq(prove_build(w.H->st, X->pk, 0, 0, &p, why), ERR_DENIED);
     cr_assert(strstr(why, "unknown-signer") != NULL, "%s", why);
     cr_assert_eq(prove_build(w.H->st, X->pk, 0, 1, &p, why), ERR_DENIED);
@@ -339,17 +266,17 @@ Test(prove, refusals)
     replica_close(X);
 
     /* Open mode: no root, no chain. */
-    struct replica *O = mk("refuse", "O", "44", 0, NULL);
+    struct replica *O = deploy_replica(dir, "refuse-O", "44", 0, NULL);
     cr_assert_eq(prove_build(O->st, O->pk, 0, 0, &p, why), ERR_DENIED);
     cr_assert(strstr(why, "pins no root") != NULL, "%s", why);
     replica_close(O);
-    world_free(&w);
+    deploy_world_free(&w);
 }
 
 /* The decoder: one spelling, every limit at limit + 1, truncation and trailing bytes. */
 Test(prove, decoder_limits)
 {
-    struct world w;
+    struct deploy w;
     world(&w, "dec");
     struct proof *p = prove_a(&w, 0), *q = NULL;
     uint8_t *buf = NULL;
@@ -428,5 +355,5 @@ Test(prove, decoder_limits)
     free(text);
     free(buf);
     proof_free(p);
-    world_free(&w);
+    deploy_world_free(&w);
 }

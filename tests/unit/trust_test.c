@@ -5,10 +5,10 @@
  * writers A (village 4400101) and B (village 4400102), exchanging whole bundles.
  */
 #include <criterion/criterion.h>
-#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "deploy.h"
 #include "diag.h"
 #include "exchange.h"
 #include "heads.h"
@@ -23,87 +23,16 @@ static char *dir;
 static void
 suite_init(void)
 {
-    cr_assert_geq(sodium_init(), 0);
-    unsetenv("CDHT_FAKE_NOW_MS");
-    unsetenv("CDHT_TEST_UNCHECKED_WRITES");
-    dir = support_tmpdir();
+    dir = deploy_suite_init();
 }
 
 static void
 suite_fini(void)
 {
-    support_rmrf(dir);
-    free(dir);
-    unsetenv("CDHT_TEST_UNCHECKED_WRITES");
+    deploy_suite_fini(dir);
 }
 
 TestSuite(trust, .init = suite_init, .fini = suite_fini);
-
-static struct replica *
-mk(const char *name, const char *unit, int root, const uint8_t *trust_root)
-{
-    char *home = support_path(dir, name);
-    struct replica_init_opts o = {.unit = unit, .root = root, .trust_root = trust_root};
-    cr_assert_eq(replica_init(home, &o), ERR_OK);
-    return support_reopen(home);
-}
-
-static void
-unit_add(struct replica *r, const char *code, const char *parent, const char *kind)
-{
-    struct replica_txn *t = NULL;
-    cr_assert_eq(replica_txn_new(r, &t), ERR_OK);
-    struct replica_cell cells[] = {
-        {.col = "parent", .type = SCHEMA_TEXT, .s = parent, .is_null = parent == NULL},
-        {.col = "kind", .type = SCHEMA_TEXT, .s = kind},
-        {.col = "name", .type = SCHEMA_TEXT, .s = code},
-    };
-    cr_assert_eq(replica_txn_put(t, "unit", code, 1, cells, 3, 0), ERR_OK);
-    err_code rc = replica_txn_commit(r, t, NULL);
-    cr_assert_eq(rc, ERR_OK, "unit %s: %s %s", code, err_str(rc), r->denied);
-}
-
-static err_code
-cert(struct replica *r, const struct replica *subject, const char *role, const char *unit,
-     uint64_t *index)
-{
-    struct replica_txn *t = NULL;
-    cr_assert_eq(replica_txn_new(r, &t), ERR_OK);
-    cr_assert_eq(replica_txn_cert(t, subject->pk, role, unit, NULL, NULL), ERR_OK);
-    return replica_txn_commit(r, t, index);
-}
-
-static err_code
-revoke(struct replica *r, const struct replica *subject, int has_last, uint64_t last)
-{
-    struct replica_txn *t = NULL;
-    cr_assert_eq(replica_txn_new(r, &t), ERR_OK);
-    cr_assert_eq(replica_txn_revoke(t, subject->pk, has_last, last, "laptop stolen"), ERR_OK);
-    return replica_txn_commit(r, t, NULL);
-}
-
-/* Everything from's replica holds goes to to. */
-static void
-sync1(struct replica *from, struct replica *to)
-{
-    char *path = strdup(support_path(dir, "b.cdht"));
-    struct exchange_report rep = {0};
-    cr_assert_eq(exchange_export(from, path, NULL, 0, &rep), ERR_OK);
-    memset(&rep, 0, sizeof rep);
-    cr_assert_eq(exchange_import(to, path, &rep), ERR_OK, "%s", rep.msg);
-    free(path);
-}
-
-static uint64_t
-q_int(struct replica *r, const char *sql)
-{
-    sqlite3_stmt *s = NULL;
-    cr_assert_eq(sqlite3_prepare_v2(r->st->db, sql, -1, &s, NULL), SQLITE_OK, "%s", sql);
-    cr_assert_eq(sqlite3_step(s), SQLITE_ROW);
-    uint64_t v = (uint64_t)sqlite3_column_int64(s, 0);
-    sqlite3_finalize(s);
-    return v;
-}
 
 static int
 held_reason(struct replica *r, const uint8_t key[KEY_PUBLIC_SIZE], uint64_t index)
@@ -121,44 +50,12 @@ held_reason(struct replica *r, const uint8_t key[KEY_PUBLIC_SIZE], uint64_t inde
     return v;
 }
 
-struct world {
-    struct replica *R, *H, *A, *B;
-};
-
-/* Root makes the tree and certifies the hub; the hub certifies two writers; everyone syncs. */
+/* The deployment with both writers, and the root brought up to date. */
 static void
-world(struct world *w, const char *tag)
+world(struct deploy *w, const char *tag)
 {
-    char n[32];
-    snprintf(n, sizeof n, "%s-R", tag);
-    w->R = mk(n, "44", 1, NULL);
-    snprintf(n, sizeof n, "%s-H", tag);
-    w->H = mk(n, "44001", 0, w->R->pk);
-    snprintf(n, sizeof n, "%s-A", tag);
-    w->A = mk(n, "4400101", 0, w->R->pk);
-    snprintf(n, sizeof n, "%s-B", tag);
-    w->B = mk(n, "4400102", 0, w->R->pk);
-    unit_add(w->R, "44", NULL, "province");
-    unit_add(w->R, "44001", "44", "commune");
-    cr_assert_eq(cert(w->R, w->H, "hub", "44001", NULL), ERR_OK);
-    sync1(w->R, w->H);
-    /* The hub adds its villages, then certifies their laptops. */
-    unit_add(w->H, "4400101", "44001", "village");
-    unit_add(w->H, "4400102", "44001", "village");
-    cr_assert_eq(cert(w->H, w->A, "writer", "4400101", NULL), ERR_OK);
-    cr_assert_eq(cert(w->H, w->B, "writer", "4400102", NULL), ERR_OK);
-    sync1(w->H, w->A);
-    sync1(w->H, w->B);
-    sync1(w->H, w->R);
-}
-
-static void
-world_free(struct world *w)
-{
-    replica_close(w->R);
-    replica_close(w->H);
-    replica_close(w->A);
-    replica_close(w->B);
+    deploy_world(w, dir, tag, 2);
+    deploy_sync(dir, w->H, w->R);
 }
 
 static void
@@ -173,27 +70,27 @@ hash_eq(struct replica *a, struct replica *b)
 /* A chain root -> hub -> writer: the writer's people count everywhere, nothing is held. */
 Test(trust, chain_authorises_writer)
 {
-    struct world w;
+    struct deploy w;
     world(&w, "chain");
     char id[17];
     cr_assert_eq(support_person_add(w.A, "An", 1990, "4400101", id), ERR_OK);
-    sync1(w.A, w.H);
-    sync1(w.H, w.R);
-    cr_assert_eq(q_int(w.H, "SELECT count(*) FROM person WHERE _live"), 1);
-    cr_assert_eq(q_int(w.R, "SELECT count(*) FROM person WHERE _live"), 1);
-    cr_assert_eq(q_int(w.H, "SELECT count(*) FROM quarantine"), 0);
-    cr_assert_eq(q_int(w.H, "SELECT count(*) FROM trust_dev"), 4);
+    deploy_sync(dir, w.A, w.H);
+    deploy_sync(dir, w.H, w.R);
+    cr_assert_eq(deploy_q_int(w.H, "SELECT count(*) FROM person WHERE _live"), 1);
+    cr_assert_eq(deploy_q_int(w.R, "SELECT count(*) FROM person WHERE _live"), 1);
+    cr_assert_eq(deploy_q_int(w.H, "SELECT count(*) FROM quarantine"), 0);
+    cr_assert_eq(deploy_q_int(w.H, "SELECT count(*) FROM trust_dev"), 4);
     hash_eq(w.H, w.R);
-    world_free(&w);
+    deploy_world_free(&w);
 }
 
 /* A device with no certificate cannot write (ERR_DENIED, nothing written); a writer cannot write
  * another village's people, nor issue certificates. */
 Test(trust, local_write_refused)
 {
-    struct world w;
+    struct deploy w;
     world(&w, "local");
-    struct replica *X = mk("local-X", "4400101", 0, w.R->pk);
+    struct replica *X = deploy_replica(dir, "local-X", "4400101", 0, w.R->pk);
     char id[17];
     uint64_t before = support_total_leaves(X);
     cr_assert_eq(support_person_add(X, "An", 1990, "4400101", id), ERR_DENIED);
@@ -201,59 +98,58 @@ Test(trust, local_write_refused)
     cr_assert_eq(support_total_leaves(X), before);
     cr_assert_eq(support_person_add(w.A, "Binh", 1991, "4400102", id), ERR_DENIED);
     cr_assert(strstr(w.A->denied, "outside-unit") != NULL, "%s", w.A->denied);
-    cr_assert_eq(cert(w.A, X, "writer", "4400101", NULL), ERR_DENIED);
+    cr_assert_eq(deploy_cert(w.A, X, "writer", "4400101", NULL), ERR_DENIED);
     cr_assert(strstr(w.A->denied, "not-an-issuer") != NULL, "%s", w.A->denied);
     /* A hub issues only inside its subtree, and draws units only there. */
-    cr_assert_eq(cert(w.H, X, "writer", "44", NULL), ERR_DENIED);
+    cr_assert_eq(deploy_cert(w.H, X, "writer", "44", NULL), ERR_DENIED);
     cr_assert(strstr(w.H->denied, "outside this device's hub grants") != NULL, "%s", w.H->denied);
     struct replica_txn *t = NULL;
     struct replica_cell cells[] = {{.col = "parent", .type = SCHEMA_TEXT, .s = "44"}};
     cr_assert_eq(replica_txn_new(w.H, &t), ERR_OK);
     cr_assert_eq(replica_txn_put(t, "unit", "44002", 1, cells, 1, 0), ERR_OK);
     cr_assert_eq(replica_txn_commit(w.H, t, NULL), ERR_DENIED);
-    cr_assert(strstr(w.H->denied, "outside-unit: parent 44 is outside") != NULL, "%s",
-              w.H->denied);
+    cr_assert(strstr(w.H->denied, "outside-unit: parent 44 is outside") != NULL, "%s", w.H->denied);
     replica_close(X);
-    world_free(&w);
+    deploy_world_free(&w);
 }
 
 /* A modified laptop writes another village's person and issues a certificate: the hub keeps
  * both leaves in quarantine with the reason, and the rest of the log keeps flowing. */
 Test(trust, unauthorised_leaves_held)
 {
-    struct world w;
+    struct deploy w;
     world(&w, "held");
-    struct replica *X = mk("held-X", "4400101", 0, w.R->pk);
+    struct replica *X = deploy_replica(dir, "held-X", "4400101", 0, w.R->pk);
     char id[17];
     cr_assert_eq(support_person_add(w.A, "An", 1990, "4400101", id), ERR_OK);
     setenv("CDHT_TEST_UNCHECKED_WRITES", "1", 1);
     cr_assert_eq(support_person_add(w.A, "Binh", 1991, "4400102", id), ERR_OK);
-    cr_assert_eq(cert(w.A, X, "writer", "4400101", NULL), ERR_OK);
+    cr_assert_eq(deploy_cert(w.A, X, "writer", "4400101", NULL), ERR_OK);
     unsetenv("CDHT_TEST_UNCHECKED_WRITES");
     cr_assert_eq(support_person_add(w.A, "Cuong", 1992, "4400101", id), ERR_OK);
-    sync1(w.A, w.H);
+    deploy_sync(dir, w.A, w.H);
     uint64_t a_size = support_total_leaves(w.A);
     (void)a_size;
-    cr_assert_eq(q_int(w.H, "SELECT count(*) FROM person WHERE _live"), 2);
+    cr_assert_eq(deploy_q_int(w.H, "SELECT count(*) FROM person WHERE _live"), 2);
     cr_assert_eq(held_reason(w.H, w.A->pk, 1), TRUST_UNIT);
     cr_assert_eq(held_reason(w.H, w.A->pk, 2), TRUST_ISSUER);
     cr_assert_eq(held_reason(w.H, w.A->pk, 0), 0);
     /* The writer's own replica holds them too: every replica gives one answer. */
-    cr_assert_eq(q_int(w.A, "SELECT count(*) FROM person WHERE _live"), 2);
+    cr_assert_eq(deploy_q_int(w.A, "SELECT count(*) FROM person WHERE _live"), 2);
     hash_eq(w.A, w.H);
     /* X's certificate did not count: X stays an unknown signer. */
     struct trust_device d;
     (void)d;
     cr_assert_eq(trust_device_get(w.H->st, X->pk, NULL, NULL), ERR_NOTFOUND);
     replica_close(X);
-    world_free(&w);
+    deploy_world_free(&w);
 }
 
 /* Data that arrives before its author's certificate is held (unknown signer), then applied when
  * the certificate arrives; the result equals the other arrival order. */
 Test(trust, late_certificate_releases_held)
 {
-    struct world w;
+    struct deploy w;
     world(&w, "late");
     char id[17];
     cr_assert_eq(support_person_add(w.A, "An", 1990, "4400101", id), ERR_OK);
@@ -269,31 +165,32 @@ Test(trust, late_certificate_releases_held)
     cr_assert_eq(rep.logs, 1);
     cr_assert_eq(exchange_export(w.H, hub, NULL, 0, &rep), ERR_OK);
     free(heads);
-    struct replica *V1 = mk("late-V1", "44", 0, w.R->pk);
-    struct replica *V2 = mk("late-V2", "44", 0, w.R->pk);
+    struct replica *V1 = deploy_replica(dir, "late-V1", "44", 0, w.R->pk);
+    struct replica *V2 = deploy_replica(dir, "late-V2", "44", 0, w.R->pk);
     cr_assert_eq(exchange_import(V1, only_a, &rep), ERR_OK);
-    cr_assert_eq(q_int(V1, "SELECT count(*) FROM person"), 0);
+    cr_assert_eq(deploy_q_int(V1, "SELECT count(*) FROM person"), 0);
     cr_assert_eq(held_reason(V1, w.A->pk, 0), TRUST_UNKNOWN_SIGNER);
     cr_assert_eq(exchange_import(V1, hub, &rep), ERR_OK);
-    cr_assert_eq(q_int(V1, "SELECT count(*) FROM quarantine"), 0);
+    cr_assert_eq(deploy_q_int(V1, "SELECT count(*) FROM quarantine"), 0);
     cr_assert_eq(exchange_import(V2, hub, &rep), ERR_OK);
     cr_assert_eq(exchange_import(V2, only_a, &rep), ERR_OK);
-    cr_assert_eq(q_int(V2, "SELECT count(*) FROM person WHERE _live AND name = 'An Nguyen'"), 1);
+    cr_assert_eq(deploy_q_int(V2, "SELECT count(*) FROM person WHERE _live AND name = 'An Nguyen'"),
+                 1);
     hash_eq(V1, V2);
-    sync1(w.A, w.H);
+    deploy_sync(dir, w.A, w.H);
     hash_eq(V1, w.H);
     free(only_a);
     free(hub);
     replica_close(V1);
     replica_close(V2);
-    world_free(&w);
+    deploy_world_free(&w);
 }
 
 /* Revocation: the hub revokes A after index k; A's later leaves stop counting everywhere and
  * the rows they wrote are rebuilt from the leaves that still count. */
 Test(trust, revocation_withdraws_and_rebuilds)
 {
-    struct world w;
+    struct deploy w;
     world(&w, "rev");
     char id[17], id2[17];
     cr_assert_eq(support_person_add(w.A, "An", 1990, "4400101", id), ERR_OK);
@@ -302,10 +199,10 @@ Test(trust, revocation_withdraws_and_rebuilds)
     uint64_t last = h.size - 1;
     cr_assert_eq(support_person_set_name(w.A, id, "Stolen"), ERR_OK);
     cr_assert_eq(support_person_add(w.A, "Fake", 1990, "4400101", id2), ERR_OK);
-    sync1(w.A, w.H);
-    cr_assert_eq(q_int(w.H, "SELECT count(*) FROM person WHERE _live"), 2);
-    cr_assert_eq(revoke(w.H, w.A, 1, last), ERR_OK);
-    cr_assert_eq(q_int(w.H, "SELECT count(*) FROM person WHERE _live"), 1);
+    deploy_sync(dir, w.A, w.H);
+    cr_assert_eq(deploy_q_int(w.H, "SELECT count(*) FROM person WHERE _live"), 2);
+    cr_assert_eq(deploy_revoke(w.H, w.A, 1, last), ERR_OK);
+    cr_assert_eq(deploy_q_int(w.H, "SELECT count(*) FROM person WHERE _live"), 1);
     sqlite3_stmt *s = NULL;
     cr_assert_eq(
         sqlite3_prepare_v2(w.H->st->db, "SELECT name FROM person WHERE _live", -1, &s, NULL),
@@ -316,11 +213,11 @@ Test(trust, revocation_withdraws_and_rebuilds)
     cr_assert_eq(held_reason(w.H, w.A->pk, last + 1), TRUST_REVOKED);
     cr_assert_eq(held_reason(w.H, w.A->pk, last + 2), TRUST_REVOKED);
     /* The root learns both in the other order and agrees. */
-    sync1(w.H, w.R);
+    deploy_sync(dir, w.H, w.R);
     hash_eq(w.H, w.R);
-    cr_assert_eq(q_int(w.R, "SELECT count(*) FROM quarantine"), 2);
+    cr_assert_eq(deploy_q_int(w.R, "SELECT count(*) FROM quarantine"), 2);
     /* A itself, once it hears, stops counting its own later leaves. */
-    sync1(w.H, w.A);
+    deploy_sync(dir, w.H, w.A);
     hash_eq(w.A, w.R);
-    world_free(&w);
+    deploy_world_free(&w);
 }
