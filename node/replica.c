@@ -862,6 +862,9 @@ replica_txn_commit(struct replica *r, struct replica_txn *t, uint64_t *index)
     if (r->trust == NULL && (rc = trust_ctx_open(r->st, &r->trust)) != ERR_OK) {
         goto out;
     }
+    if (!r->batch) {
+        trust_ctx_reset(r->trust); /* another process may have reconciled since */
+    }
     /* With a pinned root, a write this device's certificates do not cover is refused here
      * rather than written as a leaf that every replica, this one included, would only hold
      * in quarantine. */
@@ -872,7 +875,8 @@ replica_txn_commit(struct replica *r, struct replica_txn *t, uint64_t *index)
     }
     /* Tests play a modified cdht that writes what it is not entitled to, to check that every
      * other replica holds it in quarantine (tests/scenario/trust_test.sh). */
-    if (getenv("CDHT_TEST_UNCHECKED_WRITES") != NULL) {
+    int unchecked = getenv("CDHT_TEST_UNCHECKED_WRITES") != NULL;
+    if (unchecked) {
         why = TRUST_OK;
     }
     if (why != TRUST_OK && why != TRUST_PENDING) {
@@ -888,6 +892,18 @@ replica_txn_commit(struct replica *r, struct replica_txn *t, uint64_t *index)
     }
     if (dirty) {
         trust_ctx_reset(r->trust);
+    }
+    /* The first answer above judged a trust leaf against the tree as stored; the evaluation in
+     * rounds is the one that counts. A leaf of ours it holds is refused all the same: nothing
+     * is kept (the caller's transaction rolls back). */
+    if (!applied && !unchecked &&
+        (rc = trust_held_why(r->st, log_leaf_rowid(self->id, at), &why, detail)) != ERR_OK) {
+        goto out;
+    }
+    if (!applied && !unchecked && why != TRUST_OK) {
+        snprintf(r->denied, sizeof r->denied, "%s: %s", trust_reason_name(why), detail);
+        rc = ERR_DENIED;
+        goto out;
     }
     if (r->batch) {
         r->batch_hlc = clock;

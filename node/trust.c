@@ -1404,18 +1404,20 @@ trust_dev_digest(const struct tstate *s, const struct tdev *d, uint8_t out[HASH_
     struct sha256 h;
     sha256_init(&h);
     char buf[96];
-    int n = snprintf(buf, sizeof buf, "%d %d %lld|", d->depth, d->limited,
-                     (long long)(d->limited ? d->last : 0));
+    int n = snprintf(buf, sizeof buf, "%d %d %lld %zu|", d->depth, d->limited,
+                     (long long)(d->limited ? d->last : 0), d->ng);
     sha256_update(&h, buf, (size_t)n);
-    /* Grants as a set: order-free sum of each grant's own hash would do, but there are few;
-     * hash them sorted by a cheap insertion order-independent key instead. */
+    /* Grants as a set, whatever their order: the XOR of each grant's own hash. Grants are
+     * distinct (each names its certificate's leaf), so no two hashes cancel; the count is
+     * hashed too. */
     uint8_t acc[HASH_SIZE] = {0};
     for (size_t g = 0; g < d->ng; g++) {
         struct sha256 gh;
         uint8_t one[HASH_SIZE];
         sha256_init(&gh);
-        n = snprintf(buf, sizeof buf, "%u|%s|%s|", d->g[g].role, d->g[g].unit,
-                     d->g[g].expires ? d->g[g].expires : "");
+        n = snprintf(buf, sizeof buf, "%u|%s|%s|%llu|", d->g[g].role, d->g[g].unit,
+                     d->g[g].expires ? d->g[g].expires : "",
+                     (unsigned long long)d->g[g].issuer_index);
         sha256_update(&gh, buf, (size_t)n);
         sha256_update(&gh, s->dev[d->g[g].issuer].key, KEY_PUBLIC_SIZE);
         sha256_final(&gh, one);
@@ -1457,7 +1459,8 @@ trust_stored_digest(struct store *st, const uint8_t key[KEY_PUBLIC_SIZE], uint8_
         }
     }
     if (rc == ERR_OK && *known) {
-        q = store_stmt(st, "SELECT role, unit, expires, issuer FROM trust_grant WHERE key=?1");
+        q = store_stmt(st, "SELECT role, unit, expires, issuer, issuer_index FROM trust_grant "
+                           "WHERE key=?1");
         if (q == NULL) {
             rc = ERR_DB;
         } else {
@@ -1471,7 +1474,8 @@ trust_stored_digest(struct store *st, const uint8_t key[KEY_PUBLIC_SIZE], uint8_
                 if ((rc = tstate_dev(&one, sqlite3_column_blob(q, 3), &is)) == ERR_OK) {
                     rc = tdev_grant(&one.dev[d], (unsigned)sqlite3_column_int(q, 0),
                                     (const char *)sqlite3_column_text(q, 1),
-                                    (const char *)sqlite3_column_text(q, 2), is, 0);
+                                    (const char *)sqlite3_column_text(q, 2), is,
+                                    (uint64_t)sqlite3_column_int64(q, 4));
                 }
             }
             sqlite3_reset(q);
@@ -1530,7 +1534,12 @@ trust_tree_diff(struct store *st, struct tstate *s, int *shrank, int *grew)
         units += s->node[i].live != 0;
         succ += s->node[i].succ_live != 0;
     }
-    *grew = units != seen_units || succ != seen_succ;
+    /* Only a new unit can do nothing but add coverage. A new succession redirects the walk up
+     * from its old code (successor before parent), which can take coverage away. */
+    *grew = units != seen_units;
+    if (succ != seen_succ) {
+        *shrank = 1;
+    }
     return ERR_OK;
 }
 
@@ -2088,4 +2097,25 @@ trust_eval_judge(struct trust_eval *e, int64_t log_id, uint64_t index, const Cdh
     }
     snprintf(detail, TRUST_DETAIL_SIZE, "%s", l->detail);
     return l->status;
+}
+
+err_code
+trust_held_why(struct store *st, int64_t rowid, enum trust_reason *why,
+               char detail[TRUST_DETAIL_SIZE])
+{
+    sqlite3_stmt *q = store_stmt(st, "SELECT reason, detail FROM quarantine WHERE id=?1");
+    if (q == NULL) {
+        return ERR_DB;
+    }
+    sqlite3_bind_int64(q, 1, rowid);
+    int src = sqlite3_step(q);
+    *why = TRUST_OK;
+    detail[0] = '\0';
+    if (src == SQLITE_ROW) {
+        *why = (enum trust_reason)sqlite3_column_int(q, 0);
+        const unsigned char *d = sqlite3_column_text(q, 1);
+        snprintf(detail, TRUST_DETAIL_SIZE, "%s", d ? (const char *)d : "");
+    }
+    sqlite3_reset(q);
+    return src == SQLITE_ROW || src == SQLITE_DONE ? ERR_OK : store_err(st, src, "quarantine");
 }

@@ -111,6 +111,10 @@ struct trust_report {
     uint64_t rows;      /* rows recomputed from the log */
     uint64_t held;      /* leaves in quarantine afterwards */
 };
+/* Why the leaf with this row id is held (TRUST_OK when it is not); detail gets the sentence. */
+err_code trust_held_why(struct store *st, int64_t rowid, enum trust_reason *why,
+                        char detail[TRUST_DETAIL_SIZE]) WARN_UNUSED;
+
 /* *pending: 1 when trust leaves wait for a reconciliation (an import that was cut short). */
 err_code trust_pending(struct store *st, int *pending) WARN_UNUSED;
 
