@@ -221,3 +221,108 @@ Test(trust, revocation_withdraws_and_rebuilds)
     hash_eq(w.A, w.R);
     deploy_world_free(&w);
 }
+
+/* Two replicas fed the same bundles in the two orders end alike: tables and quarantine. */
+static void
+two_orders(const char *tag, const char *first, const char *second, struct replica *root)
+{
+    char n1[64], n2[64];
+    snprintf(n1, sizeof n1, "%s-V1", tag);
+    snprintf(n2, sizeof n2, "%s-V2", tag);
+    struct replica *V1 = deploy_replica(dir, n1, "44", 0, root->pk);
+    struct replica *V2 = deploy_replica(dir, n2, "44", 0, root->pk);
+    struct exchange_report rep;
+    cr_assert_eq(exchange_import(V1, first, &rep), ERR_OK, "%s", rep.msg);
+    cr_assert_eq(exchange_import(V1, second, &rep), ERR_OK, "%s", rep.msg);
+    cr_assert_eq(exchange_import(V2, second, &rep), ERR_OK, "%s", rep.msg);
+    cr_assert_eq(exchange_import(V2, first, &rep), ERR_OK, "%s", rep.msg);
+    hash_eq(V1, V2);
+    cr_assert_eq(deploy_q_int(V1, "SELECT count(*) FROM quarantine"),
+                 deploy_q_int(V2, "SELECT count(*) FROM quarantine"));
+    cr_assert_eq(deploy_q_int(V1, "SELECT count(*) FROM person WHERE _live"),
+                 deploy_q_int(V2, "SELECT count(*) FROM person WHERE _live"));
+    replica_close(V1);
+    replica_close(V2);
+}
+
+/* A succession redirects the walk up from its old code: a commune-level writer loses a village
+ * that moves to another commune by succession, in whatever order the succession arrives
+ * (found in review: an applied leaf stayed applied when the succession came second). */
+Test(trust, succession_takes_coverage_away)
+{
+    struct deploy w;
+    world(&w, "succ");
+    struct replica *X = deploy_replica(dir, "succ-X", "44001", 0, w.R->pk);
+    cr_assert_eq(deploy_cert(w.R, X, "writer", "44001", NULL), ERR_OK);
+    deploy_sync(dir, w.H, X);
+    deploy_sync(dir, w.R, X);
+    char id[17];
+    cr_assert_eq(support_person_add(X, "An", 1990, "4400101", id), ERR_OK);
+    char *px = support_path(dir, "succ-x.cdht");
+    deploy_export(X, px);
+    deploy_unit_add(w.R, "44002", "44", "commune");
+    struct replica_txn *t = NULL;
+    struct replica_cell cells[] = {{.col = "new_code", .type = SCHEMA_TEXT, .s = "44002"}};
+    cr_assert_eq(replica_txn_new(w.R, &t), ERR_OK);
+    cr_assert_eq(replica_txn_put(t, "unit_succession", "4400101", 1, cells, 1, 0), ERR_OK);
+    cr_assert_eq(replica_txn_commit(w.R, t, NULL), ERR_OK);
+    char *pr = support_path(dir, "succ-r.cdht");
+    deploy_export(w.R, pr);
+    two_orders("succ", px, pr, w.R);
+    free(px);
+    free(pr);
+    replica_close(X);
+    deploy_world_free(&w);
+}
+
+/* A certificate issued twice by one issuer is two grants; a device gaining both changed (found
+ * in review: identical grants cancelled in the digest, so the device looked unchanged). */
+Test(trust, reissued_certificate_releases_held)
+{
+    struct deploy w;
+    world(&w, "reiss");
+    char id[17];
+    setenv("CDHT_TEST_UNCHECKED_WRITES", "1", 1);
+    cr_assert_eq(support_person_add(w.A, "Binh", 1991, "4400102", id), ERR_OK);
+    unsetenv("CDHT_TEST_UNCHECKED_WRITES");
+    char *pa = support_path(dir, "reiss-a.cdht");
+    deploy_export(w.A, pa);
+    cr_assert_eq(deploy_cert(w.H, w.A, "writer", "4400102", NULL), ERR_OK);
+    cr_assert_eq(deploy_cert(w.H, w.A, "writer", "4400102", NULL), ERR_OK);
+    char *ph = support_path(dir, "reiss-h.cdht");
+    deploy_export(w.H, ph);
+    two_orders("reiss", pa, ph, w.R);
+    struct replica *V = deploy_replica(dir, "reiss-V", "44", 0, w.R->pk);
+    struct exchange_report rep;
+    cr_assert_eq(exchange_import(V, pa, &rep), ERR_OK);
+    cr_assert_eq(exchange_import(V, ph, &rep), ERR_OK);
+    cr_assert_eq(deploy_q_int(V, "SELECT count(*) FROM person WHERE _live AND name = 'Binh'"), 1);
+    free(pa);
+    free(ph);
+    replica_close(V);
+    deploy_world_free(&w);
+}
+
+/* A hub whose grant has expired cannot certify: the local write is refused and nothing is kept
+ * (found in review: the precheck ignored expiry and the leaf was committed, held). */
+Test(trust, expired_hub_refused_locally)
+{
+    struct deploy w;
+    world(&w, "exp");
+    struct replica *G = deploy_replica(dir, "exp-G", "44001", 0, w.R->pk);
+    struct replica *X = deploy_replica(dir, "exp-X", "4400101", 0, w.R->pk);
+    struct replica_txn *t = NULL;
+    cr_assert_eq(replica_txn_new(w.R, &t), ERR_OK);
+    cr_assert_eq(replica_txn_cert(t, G->pk, "hub", "44001", "2020-01-01", NULL), ERR_OK);
+    cr_assert_eq(replica_txn_commit(w.R, t, NULL), ERR_OK);
+    deploy_sync(dir, w.R, G);
+    deploy_sync(dir, w.H, G);
+    uint64_t before = support_total_leaves(G);
+    cr_assert_eq(deploy_cert(G, X, "writer", "4400101", NULL), ERR_DENIED);
+    cr_assert(strstr(G->denied, "not-an-issuer") != NULL, "%s", G->denied);
+    cr_assert_eq(support_total_leaves(G), before);
+    cr_assert_eq(deploy_q_int(G, "SELECT count(*) FROM quarantine"), 0);
+    replica_close(G);
+    replica_close(X);
+    deploy_world_free(&w);
+}
