@@ -114,7 +114,9 @@ static void
 shell(struct replica *r, const char *sql, const uint8_t *key)
 {
     sqlite3 *db = NULL;
-    cr_assert_eq(sqlite3_open(support_path(r->home, REPLICA_DB_FILE), &db), SQLITE_OK);
+    char *path = support_path(r->home, REPLICA_DB_FILE);
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    free(path);
     sqlite3_stmt *s = NULL;
     cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
     if (key != NULL) {
@@ -337,16 +339,17 @@ Test(audit_trust, bundle_audited_offline)
     setenv("CDHT_TEST_UNCHECKED_WRITES", "1", 1);
     cr_assert_eq(support_person_add(w.A, "Binh", 1991, "4400102", id), ERR_OK);
     unsetenv("CDHT_TEST_UNCHECKED_WRITES");
-    char *path = strdup(support_path(dir, "a.cdht"));
+    char *path = (support_path(dir, "a.cdht"));
     deploy_export(w.A, path);
-    char *tmp = strdup(support_path(dir, "tmp"));
+    char *tmp = (support_path(dir, "tmp"));
     cr_assert_eq(mkdir(tmp, 0700), 0);
     setenv("TMPDIR", tmp, 1);
     char before[65], after[65];
     support_state_hex(w.H, before);
     uint64_t leaves = support_total_leaves(w.H);
     size_t db_len = 0, db_len2 = 0;
-    uint8_t *db = support_slurp(support_path(w.H->home, REPLICA_DB_FILE), &db_len);
+    char *db_path = support_path(w.H->home, REPLICA_DB_FILE);
+    uint8_t *db = support_slurp(db_path, &db_len);
     uint8_t root[KEY_PUBLIC_SIZE];
     int pinned = 0;
     cr_assert_eq(trust_root(w.H->st, root, &pinned), ERR_OK);
@@ -364,7 +367,7 @@ Test(audit_trust, bundle_audited_offline)
     support_state_hex(w.H, after);
     cr_assert_str_eq(after, before);
     cr_assert_eq(support_total_leaves(w.H), leaves);
-    uint8_t *db2 = support_slurp(support_path(w.H->home, REPLICA_DB_FILE), &db_len2);
+    uint8_t *db2 = support_slurp(db_path, &db_len2);
     cr_assert(db_len == db_len2 && memcmp(db, db2, db_len) == 0, "the home's file changed");
     cr_assert_eq(dir_entries(tmp), 0, "the scratch replica was left behind");
     /* In open mode the same bundle authorises nothing and holds nothing. */
@@ -382,8 +385,10 @@ Test(audit_trust, bundle_audited_offline)
     cr_assert_eq(fs.n, 1);
     cr_assert_str_eq(fs.f[0].kind, "bundle-refused");
     cr_assert_eq(dir_entries(tmp), 0);
-    cr_assert_eq(audit_bundle(support_path(dir, "missing.cdht"), root, &o, collect, &fs, &sum),
-                 ERR_NOTFOUND);
+    char *missing = support_path(dir, "missing.cdht");
+    cr_assert_eq(audit_bundle(missing, root, &o, collect, &fs, &sum), ERR_NOTFOUND);
+    free(missing);
+    free(db_path);
     unsetenv("TMPDIR");
     free(b);
     free(db);

@@ -158,8 +158,8 @@ Test(trust, late_certificate_releases_held)
     struct heads_entry *heads = NULL;
     size_t nheads = 0;
     cr_assert_eq(exchange_heads(w.H, &heads, &nheads), ERR_OK);
-    char *only_a = strdup(support_path(dir, "only-a.cdht"));
-    char *hub = strdup(support_path(dir, "hub.cdht"));
+    char *only_a = (support_path(dir, "only-a.cdht"));
+    char *hub = (support_path(dir, "hub.cdht"));
     struct exchange_report rep = {0};
     cr_assert_eq(exchange_export(w.A, only_a, heads, nheads, &rep), ERR_OK);
     cr_assert_eq(rep.logs, 1);
