@@ -59,9 +59,32 @@ fuzz_change_eq(const Cdht__Change *a, const Cdht__Change *b)
 }
 
 static int
+fuzz_bytes_eq(ProtobufCBinaryData a, ProtobufCBinaryData b)
+{
+    return a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
+}
+
+static int
+fuzz_cert_eq(const Cdht__Cert *a, const Cdht__Cert *b)
+{
+    return fuzz_bytes_eq(a->subject, b->subject) && fuzz_str_eq(a->role, b->role) &&
+           fuzz_str_eq(a->unit, b->unit) && fuzz_str_eq(a->expires, b->expires) &&
+           fuzz_str_eq(a->name, b->name);
+}
+
+static int
+fuzz_revocation_eq(const Cdht__Revocation *a, const Cdht__Revocation *b)
+{
+    return fuzz_bytes_eq(a->subject, b->subject) && a->has_last_index == b->has_last_index &&
+           (!a->has_last_index || a->last_index == b->last_index) &&
+           fuzz_str_eq(a->reason, b->reason);
+}
+
+static int
 fuzz_commit_eq(const Cdht__Commit *a, const Cdht__Commit *b)
 {
-    if (a->hlc != b->hlc || a->wall_ms != b->wall_ms || a->n_changes != b->n_changes) {
+    if (a->hlc != b->hlc || a->wall_ms != b->wall_ms || a->n_changes != b->n_changes ||
+        a->n_certs != b->n_certs || a->n_revocations != b->n_revocations) {
         return 0;
     }
     for (size_t i = 0; i < a->n_changes; i++) { /* bounded by COMMIT_CHANGES_MAX (validated) */
@@ -69,7 +92,18 @@ fuzz_commit_eq(const Cdht__Commit *a, const Cdht__Commit *b)
             return 0;
         }
     }
-    return 1;
+    for (size_t i = 0; i < a->n_certs; i++) { /* bounded by COMMIT_CERTS_MAX (validated) */
+        if (!fuzz_cert_eq(a->certs[i], b->certs[i])) {
+            return 0;
+        }
+    }
+    for (size_t i = 0; i < a->n_revocations; i++) {
+        if (!fuzz_revocation_eq(a->revocations[i], b->revocations[i])) {
+            return 0;
+        }
+    }
+    /* What trust makes of it must not change by a round trip either. */
+    return leaf_kind(a) == leaf_kind(b);
 }
 
 int
