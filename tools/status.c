@@ -1,8 +1,8 @@
 /*
  * cdht status: what this replica is and how it stands, in one screen: the device, its trust
  * mode (root, pinned root or open mode, said plainly), its own certificates, the logs and
- * leaves held, and what needs attention (quarantine, equivocations, clock skew). Counts only:
- * never a payload.
+ * leaves held, and what needs attention (quarantine by reason, equivocations, clock skew).
+ * Counts only: never a payload. --json gives the same facts as one object.
  */
 #include <stdio.h>
 #include <string.h>
@@ -28,41 +28,81 @@ status_count(struct replica *r, const char *sql)
     return v;
 }
 
-struct status_grants {
-    unsigned n;
+struct status_out {
+    int json;
+    unsigned grants;
 };
 
 static err_code
 status_grant(void *ctx, const struct trust_grant *g)
 {
-    struct status_grants *sg = ctx;
+    struct status_out *o = ctx;
     char ik[48];
     cli_key_b64(g->issuer, ik);
-    printf("grant:         %s of unit %s%s%s (certificate: leaf %llu of %s)\n",
-           trust_role_name(g->role), g->unit, g->expires ? ", expires " : "",
-           g->expires ? g->expires : "", (unsigned long long)g->issuer_index, ik);
-    sg->n++;
+    if (o->json) {
+        printf("%s{\"role\": \"%s\", \"unit\": ", o->grants ? ", " : "", trust_role_name(g->role));
+        cli_json_str(stdout, g->unit);
+        printf(", \"expires\": ");
+        if (g->expires != NULL) {
+            cli_json_str(stdout, g->expires);
+        } else {
+            printf("null");
+        }
+        printf(", \"issuer\": \"%s\", \"certificate_index\": %llu}", ik,
+               (unsigned long long)g->issuer_index);
+    } else {
+        printf("grant:         %s of unit %s%s%s (certificate: leaf %llu of %s)\n",
+               trust_role_name(g->role), g->unit, g->expires ? ", expires " : "",
+               g->expires ? g->expires : "", (unsigned long long)g->issuer_index, ik);
+    }
+    o->grants++;
     return ERR_OK;
 }
 
 static err_code
 status_limit(void *ctx, const struct trust_device *d)
 {
-    (void)ctx;
-    if (d->limited) {
-        printf("WARNING:       this device is %s: its leaves after index %lld do not count\n",
-               d->limited == 2 ? "frozen by an equivocation proof" : "revoked",
-               (long long)d->last_index);
-    }
+    struct trust_device *out = ctx;
+    *out = *d;
+    out->reason = NULL; /* borrowed: not kept */
     return ERR_OK;
+}
+
+/* The quarantine counted by reason, in reason order. */
+static void
+status_held(struct replica *r, int json)
+{
+    sqlite3_stmt *s = NULL;
+    int first = 1;
+    if (sqlite3_prepare_v2(
+            r->st->db, "SELECT reason, count(*) FROM quarantine GROUP BY reason ORDER BY reason",
+            -1, &s, NULL) != SQLITE_OK) {
+        return;
+    }
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        const char *name = trust_reason_name((enum trust_reason)sqlite3_column_int(s, 0));
+        long long n = sqlite3_column_int64(s, 1);
+        if (json) {
+            printf("%s\"%s\": %lld", first ? "" : ", ", name, n);
+        } else {
+            printf("%s%s %lld", first ? " (" : ", ", name, n);
+        }
+        first = 0;
+    }
+    if (!json && !first) {
+        printf("; cdht quarantine list)");
+    }
+    sqlite3_finalize(s);
 }
 
 int
 cmd_status(int argc, char **argv)
 {
     struct cli c;
-    cli_init(&c, "status", "status --home DIR");
-    int ec = cli_parse_common(&c, argc, argv, 0, NULL);
+    struct status_out o = {0};
+    cli_init(&c, "status", "status --home DIR [--json]");
+    const struct cli_opt opts[] = {{"json", 0, NULL, &o.json}};
+    int ec = cli_parse(&c, argc, argv, opts, 1, 0, NULL);
     if (ec != 0) {
         return ec == CLI_HELP_SHOWN ? CLI_OK : ec;
     }
@@ -70,7 +110,7 @@ cmd_status(int argc, char **argv)
     if ((ec = cli_open(&c, 0, &r)) != 0) {
         return ec;
     }
-    char k[48], unit[REPLICA_META_SIZE_MAX], network[REPLICA_META_SIZE_MAX];
+    char k[48], rk[48] = "", unit[REPLICA_META_SIZE_MAX], network[REPLICA_META_SIZE_MAX];
     uint8_t root[KEY_PUBLIC_SIZE];
     int pinned = 0;
     err_code rc = replica_meta(r, "unit", unit);
@@ -80,35 +120,6 @@ cmd_status(int argc, char **argv)
     if (rc == ERR_OK) {
         rc = trust_root(r->st, root, &pinned);
     }
-    if (rc != ERR_OK) {
-        replica_close(r);
-        return cli_fail(&c, rc, "cannot read the replica: %s", err_str(rc));
-    }
-    cli_key_b64(r->pk, k);
-    printf("device:        %s\n", k);
-    printf("unit:          %s\n", unit);
-    printf("network:       %s\n", network);
-    if (!pinned) {
-        printf("trust:         open mode: no root pinned; every verifiable log is accepted and "
-               "nothing is authorised\n");
-    } else if (memcmp(root, r->pk, KEY_PUBLIC_SIZE) == 0) {
-        printf("trust:         this device is the deployment's root\n");
-    } else {
-        char rk[48];
-        cli_key_b64(root, rk);
-        printf("trust:         root %s pinned\n", rk);
-        struct status_grants sg = {0};
-        rc = trust_grants(r->st, r->pk, status_grant, &sg);
-        if (rc == ERR_NOTFOUND) {
-            printf("grant:         none yet: this device cannot write until its certificate "
-                   "arrives (cdht enroll request)\n");
-            rc = ERR_OK;
-        }
-        if (rc == ERR_OK) {
-            rc = trust_device_get(r->st, r->pk, status_limit, NULL);
-            rc = rc == ERR_NOTFOUND ? ERR_OK : rc;
-        }
-    }
     long long logs = status_count(r, "SELECT count(*) FROM log");
     long long leaves = status_count(r, "SELECT count(*) FROM leaf");
     long long held = status_count(r, "SELECT count(*) FROM quarantine");
@@ -116,17 +127,85 @@ cmd_status(int argc, char **argv)
     long long skew = status_count(r, "SELECT count(*) FROM leaf WHERE skew != 0");
     long long cosigs = status_count(r, "SELECT count(*) FROM cosig");
     long long devices = status_count(r, "SELECT count(*) FROM trust_dev");
-    replica_close(r);
     if (rc != ERR_OK || logs < 0 || leaves < 0 || held < 0 || equiv < 0 || skew < 0 || cosigs < 0 ||
         devices < 0) {
-        return cli_fail(&c, rc != ERR_OK ? rc : ERR_DB, "cannot read the replica: %s",
-                        err_str(rc != ERR_OK ? rc : ERR_DB));
+        replica_close(r);
+        rc = rc != ERR_OK ? rc : ERR_DB;
+        return cli_fail(&c, rc, "cannot read the replica: %s", err_str(rc));
     }
-    printf("logs:          %lld (%lld devices with a valid chain)\n", logs, devices);
-    printf("leaves:        %lld\n", leaves);
-    printf("quarantine:    %lld%s\n", held, held ? " (cdht quarantine list)" : "");
-    printf("equivocations: %lld%s\n", equiv, equiv ? " (cdht log equivocations)" : "");
-    printf("cosignatures:  %lld\n", cosigs);
-    printf("clock skew:    %lld leaves dated far ahead of their arrival\n", skew);
+    int is_root = pinned && memcmp(root, r->pk, KEY_PUBLIC_SIZE) == 0;
+    struct trust_device self = {0};
+    cli_key_b64(r->pk, k);
+    if (pinned) {
+        cli_key_b64(root, rk);
+        rc = trust_device_get(r->st, r->pk, status_limit, &self);
+        rc = rc == ERR_NOTFOUND ? ERR_OK : rc;
+    }
+    const char *mode = !pinned ? "open" : is_root ? "root" : "pinned";
+    if (o.json) {
+        printf("{\"device\": \"%s\", \"unit\": ", k);
+        cli_json_str(stdout, unit);
+        printf(", \"network\": ");
+        cli_json_str(stdout, network);
+        printf(", \"trust\": \"%s\", \"root\": %s%s%s, \"grants\": [", mode, pinned ? "\"" : "",
+               pinned ? rk : "null", pinned ? "\"" : "");
+    } else {
+        printf("device:        %s\n", k);
+        printf("unit:          %s\n", unit);
+        printf("network:       %s\n", network);
+        if (!pinned) {
+            printf("trust:         open mode: no root pinned; every verifiable log is accepted "
+                   "and nothing is authorised\n");
+        } else if (is_root) {
+            printf("trust:         this device is the deployment's root\n");
+        } else {
+            printf("trust:         root %s pinned\n", rk);
+        }
+    }
+    if (rc == ERR_OK && pinned && !is_root) {
+        rc = trust_grants(r->st, r->pk, status_grant, &o);
+        if (rc == ERR_NOTFOUND) {
+            rc = ERR_OK;
+            if (!o.json) {
+                printf("grant:         none yet: this device cannot write until its certificate "
+                       "arrives (cdht enroll request)\n");
+            }
+        }
+    }
+    if (o.json) {
+        printf("], \"limited\": %s, \"last_index\": ", self.limited == 2   ? "\"equivocation\""
+                                                       : self.limited == 1 ? "\"revoked\""
+                                                                           : "null");
+        if (self.limited) {
+            printf("%lld", (long long)self.last_index);
+        } else {
+            printf("null");
+        }
+        printf(", \"logs\": %lld, \"devices_with_chain\": %lld, \"leaves\": %lld, "
+               "\"quarantine\": {",
+               logs, devices, leaves);
+        status_held(r, 1);
+        printf("}, \"held\": %lld, \"equivocations\": %lld, \"cosignatures\": %lld, "
+               "\"skewed_leaves\": %lld}\n",
+               held, equiv, cosigs, skew);
+    } else {
+        if (self.limited) {
+            printf("WARNING:       this device is %s: its leaves after index %lld do not count\n",
+                   self.limited == 2 ? "frozen by an equivocation proof" : "revoked",
+                   (long long)self.last_index);
+        }
+        printf("logs:          %lld (%lld devices with a valid chain)\n", logs, devices);
+        printf("leaves:        %lld\n", leaves);
+        printf("quarantine:    %lld", held);
+        status_held(r, 0);
+        printf("\n");
+        printf("equivocations: %lld%s\n", equiv, equiv ? " (cdht log equivocations)" : "");
+        printf("cosignatures:  %lld\n", cosigs);
+        printf("clock skew:    %lld leaves dated far ahead of their arrival\n", skew);
+    }
+    replica_close(r);
+    if (rc != ERR_OK) {
+        return cli_fail(&c, rc, "cannot read the replica: %s", err_str(rc));
+    }
     return CLI_OK;
 }

@@ -113,6 +113,15 @@ expect_stdout_contains "$b_key${TAB}2${TAB}revoked"
 expect_exit 1 cdht audit --home "$U"
 expect_stdout_contains "revoked"
 expect_stdout_contains "laptop stolen"
+expect_ok cdht status --home "$U"
+expect_stdout_contains "quarantine:    4 (revoked 2, outside-unit 1, not-an-issuer 1; cdht quarantine list)"
+expect_ok cdht status --home "$U" --json
+expect_stdout_contains '"trust": "pinned"'
+expect_stdout_contains '"quarantine": {"revoked": 2, "outside-unit": 1, "not-an-issuer": 1}, "held": 4'
+# The stolen laptop, if it ever imports again, is told so.
+sync_to "$H" "$B"
+expect_ok cdht status --home "$B"
+expect_stdout_contains "WARNING:       this device is revoked: its leaves after index 0 do not count"
 # Every replica agrees on the state.
 h=$(hash_of "$H")
 expect_eq "$h" "$(hash_of "$P")" "province and hub hash"
