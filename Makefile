@@ -11,11 +11,11 @@
 # Debian's archive (apt-get; sudo when not root), so a fresh machine needs nothing else.
 # Each flag set builds in its own directory, so release and sanitizer objects never mix.
 
-PKGS      := sqlite3 libuv nanomsg libzstd libsodium libprotobuf-c libutf8proc libcrypto
+PKGS      := sqlite3 libuv nanomsg libzstd libsodium libprotobuf-c libutf8proc libcrypto inih
 TEST_PKGS := criterion
 DEB_PKGS  := gcc make pkg-config libsqlite3-dev libuv1-dev libnanomsg-dev libzstd-dev \
              libsodium-dev libprotobuf-c-dev protobuf-c-compiler libutf8proc-dev libssl-dev \
-             libcriterion-dev zstd sqlite3
+             libinih-dev libcriterion-dev zstd sqlite3
 FUZZ_DEB_PKGS := clang libclang-rt-14-dev
 SUDO      := $(if $(filter 0,$(shell id -u)),,sudo)
 
@@ -34,8 +34,12 @@ GEN_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L $(INCLUDES) $(OPT) $(PKG_CFLAGS)
 ALL_LIBS   = $(PKG_LIBS) -lm $(LDLIBS)
 TEST_LIBS  = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
+# Every proto/*.proto becomes $(GEN)/<name>.pb-c.[ch] (protoc-c), compiled into libcdht.
+PROTOS    := $(wildcard proto/*.proto)
+PROTO_HDRS := $(PROTOS:proto/%.proto=$(GEN)/%.pb-c.h)
+PROTO_OBJS := $(PROTOS:proto/%.proto=$(GEN)/%.pb-c.o)
 LIB_SRCS  := $(wildcard proto/*.c node/*.c)
-LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(GEN)/cdht.pb-c.o
+LIB_OBJS  := $(LIB_SRCS:%.c=$(BUILD)/%.o) $(PROTO_OBJS)
 TOOL_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/*.c))
 UNIT_SRCS := $(wildcard tests/unit/*.c tests/sim/*.c tests/support/*.c)
 UNIT_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(UNIT_SRCS))
@@ -62,14 +66,15 @@ deps:
 
 build: $(BUILD)/cdht
 
-$(GEN)/cdht.pb-c.c $(GEN)/cdht.pb-c.h: proto/cdht.proto
+# A pattern rule with two targets: one protoc-c run makes both files.
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)
-	protoc-c --proto_path=proto --c_out=$(GEN) proto/cdht.proto
+	protoc-c --proto_path=proto --c_out=$(GEN) $<
 
-$(GEN)/cdht.pb-c.o: $(GEN)/cdht.pb-c.c
+$(GEN)/%.pb-c.o: $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h
 	$(CC) $(GEN_CFLAGS) -c $< -o $@
 
-$(BUILD)/%.o: %.c | $(GEN)/cdht.pb-c.h
+$(BUILD)/%.o: %.c | $(PROTO_HDRS)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 

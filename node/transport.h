@@ -16,11 +16,12 @@
 #include <uv.h>
 
 #include "err.h"
+#include "limits.h"
 
-/* The largest message either side accepts (NN_RCVMAXSIZE): a sync batch of a few MiB of
- * compressed leaves with its proofs fits; a peer that sends more is cut off by nanomsg before
- * it is buffered. */
-#define TRANSPORT_MSG_SIZE_MAX (8u * 1024u * 1024u)
+/* The largest message either side accepts (NN_RCVMAXSIZE): the secure channel's largest
+ * message (proto/limits.h), which holds one sync batch with its proofs; a peer that sends more
+ * is cut off by nanomsg before it is buffered. */
+#define TRANSPORT_MSG_SIZE_MAX CHANNEL_MSG_SIZE_MAX
 /* REQ resends an unanswered request after this long (NN_REQ_RESEND_IVL): longer than the
  * slowest reply a hub gives (applying one batch), so that resends are rare; every request is
  * idempotent, so a resend is harmless. */

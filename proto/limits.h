@@ -152,4 +152,91 @@ static_assert(STORE_APPLY_BATCH_MAX > 0, "a batch applies at least one leaf");
 static_assert(64u + (1u + PROOF_CHAIN_MAX) * PROOF_SECTION_SIZE_MAX <= PROOF_FILE_SIZE_MAX,
               "a proof file holds the record and a chain of the deepest accepted length");
 
+/* ---- Secure channel (proto/channel.h; docs/PROTOCOL.md "Secure channel") ---------------- */
+/* Largest channel message on the wire, of any kind (handshake or transport), header and MAC
+ * included. node/ sets nanomsg's NN_RCVMAXSIZE to exactly this. It holds one leaf of
+ * LEAF_SIZE_MAX with its checkpoint note, two proofs and framing with room to spare (checked
+ * below); the sync layer splits larger batches. Cost: a hub buffers at most one received
+ * request and one cached reply per session, so 4 MiB per peer at worst. */
+#define CHANNEL_MSG_SIZE_MAX (2u * 1024u * 1024u)
+/* Plaintext carried by a handshake message (a hello: versions, a scope name). Handshake
+ * payloads are not for data: message 1's is not forward-secret and can be replayed. The bound
+ * keeps the work a stranger can make a hub do before it is authenticated small. */
+#define CHANNEL_HANDSHAKE_PAYLOAD_SIZE_MAX 1024u
+/* The network id bound into every handshake: a network name, which is a code like a unit
+ * code (docs/PROTOCOL.md, "Enrolment request"). It is length-prefixed with one byte. */
+#define CHANNEL_NETWORK_SIZE_MAX UNIT_CODE_SIZE_MAX
+/* Transport messages one direction of a session may carry. Counters start at 1 and a nonce
+ * must never repeat under one key; 2^64 - 1 is reserved as Noise reserves it. A session that
+ * reaches it is refused (ERR_CLOSED) and the peers handshake again. */
+#define CHANNEL_COUNTER_MAX (UINT64_MAX - 1u)
+
+static_assert(CHANNEL_MSG_SIZE_MAX <= INT32_MAX, "NN_RCVMAXSIZE is an int");
+static_assert(CHANNEL_MSG_SIZE_MAX - 64u >= BUNDLE_RECORD_SIZE_MAX + NOTE_SIZE_MAX +
+                                                2u * MERKLE_PROOF_HASHES_MAX * HASH_SIZE,
+              "a transport message holds one leaf with its checkpoint and two proofs");
+static_assert(CHANNEL_HANDSHAKE_PAYLOAD_SIZE_MAX + 128u <= CHANNEL_MSG_SIZE_MAX,
+              "a handshake message is a channel message");
+static_assert(CHANNEL_NETWORK_SIZE_MAX > 0 && CHANNEL_NETWORK_SIZE_MAX <= 255u,
+              "the network id's length is one byte in the prologue");
+/* ---- end of secure channel ------------------------------------------------------------- */
+
+/* ---- Sync messages (proto/wire.h; docs/PROTOCOL.md "Sync messages") ------------------- */
+/* Largest plaintext sync message (one encoded Request or Reply), checked before it is
+ * unpacked. It travels as one channel transport message, so it leaves the last 64 KiB of
+ * CHANNEL_MSG_SIZE_MAX to the channel's header and MAC (checked below). It holds the largest
+ * batch message: WIRE_BATCH_BYTES_MAX compressed leaf bytes plus, for each of
+ * WIRE_PULL_LOGS_MAX batches, its key and indexes, a checkpoint note of NOTE_SIZE_MAX, a
+ * consistency proof of MERKLE_PROOF_HASHES_MAX hashes and WIRE_COSIGS_MAX cosignature lines
+ * (about 12 KiB a batch; proto/wire.c checks the sum at compile time). Cost: one receive
+ * buffer per session. */
+#define WIRE_MSG_SIZE_MAX (2u * 1024u * 1024u - 64u * 1024u)
+/* Memory protobuf-c may allocate to unpack one message (structs, pointer arrays, copies of
+ * bytes and strings), counted by proto/wire.c's allocator. A legitimate message takes little
+ * more than its own size; a hostile one made of empty submessages would take about 40 times
+ * its size, and is refused (ERR_MSGSIZE) when it reaches this bound instead. */
+#define WIRE_DECODED_SIZE_MAX (2u * WIRE_MSG_SIZE_MAX)
+/* Compressed leaf bytes in one message, its batches together: what one PULL reply or one PUSH
+ * moves. 1.5 MiB holds one incompressible leaf of LEAF_SIZE_MAX (zstd adds under 0.5%), or
+ * about 10,000 leaves of 100 bytes (zstd -3 shrinks such leaves about 6 times), so a sync of
+ * 100,000 changes takes about ten round trips. */
+#define WIRE_BATCH_BYTES_MAX (1536u * 1024u)
+/* Bytes one batch's zstd frame may declare it inflates to, checked against the frame header
+ * before anything is allocated; a frame that does not declare its content size is refused:
+ * the decompression-bomb bound. It is the memory a receiver allocates for one batch; about 5
+ * times WIRE_BATCH_BYTES_MAX, more than zstd -3 achieves on leaves. */
+#define WIRE_BATCH_INFLATED_SIZE_MAX (8u * 1024u * 1024u)
+/* Leaves in one batch: bounds the per-leaf work (decode, hash, merge) one batch demands and the
+ * leaf hashes a receiver keeps while it checks the batch (256 KiB). */
+#define WIRE_BATCH_LEAVES_MAX 8192u
+/* Logs one PULL asks for, and batches in one PULL reply or PUSH: many small logs share a round
+ * trip, while their per-batch overhead (above) stays within WIRE_MSG_SIZE_MAX. */
+#define WIRE_PULL_LOGS_MAX 16u
+/* Cosignature lines carried with one batch's checkpoint: one per witness on the way to the
+ * province (commune, district, province hubs) with room to spare; as many as the signature
+ * lines read from one note. */
+#define WIRE_COSIGS_MAX NOTE_SIGNATURES_MAX
+/* Checkpoints one COSIG request asks to be co-signed: each costs the witness a note check, a
+ * consistency proof and a signature, so one request stays a few milliseconds of work, and
+ * 1,000 logs take 16 round trips. */
+#define WIRE_COSIGN_MAX 64u
+/* Heads in one HEADS page, each way: 1,024 entries are about 80 KiB encoded, and replicas of
+ * 1,000 logs compare their heads in one round trip (the no-op sync). */
+#define WIRE_HEADS_PAGE_MAX 1024u
+/* Unit codes a HELLO asks for, and a reply shares: a device's certificates name a few units; a
+ * hub relaying for a district lists its communes, a few hundred at most. */
+#define WIRE_SCOPE_UNITS_MAX 256u
+/* An error reply's reason: one static sentence, never data. */
+#define WIRE_REASON_SIZE_MAX 256u
+
+static_assert(WIRE_MSG_SIZE_MAX + 64u * 1024u <= CHANNEL_MSG_SIZE_MAX,
+              "a sync message fits one channel transport message with its header and MAC");
+static_assert(WIRE_BATCH_BYTES_MAX < WIRE_MSG_SIZE_MAX, "a message holds a batch's bytes");
+static_assert(WIRE_BATCH_INFLATED_SIZE_MAX >= 4u + LEAF_SIZE_MAX,
+              "a batch inflates to at least one leaf of LEAF_SIZE_MAX with its length");
+static_assert(WIRE_BATCH_INFLATED_SIZE_MAX >= WIRE_BATCH_LEAVES_MAX * 5u,
+              "a batch of the most leaves, one byte each, inflates within the bound");
+static_assert(WIRE_DECODED_SIZE_MAX >= WIRE_MSG_SIZE_MAX, "unpacking copies the message");
+/* ---- end of sync messages -------------------------------------------------------------- */
+
 #endif
