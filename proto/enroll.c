@@ -9,7 +9,6 @@
 
 #include <sodium.h>
 #include <string.h>
-#include <utf8proc.h>
 
 #include "cdht.pb-c.h"
 #include "leaf.h" /* leaf_role_parse: the one list of role names */
@@ -41,27 +40,7 @@ static_assert(SIG_SIZE < 128u, "the signature's length is the single byte 0x40")
 static int
 enroll_text_ok(const char *s, size_t max)
 {
-    size_t n = strnlen(s, max + 1);
-    if (n == 0 || n > max) {
-        return 0;
-    }
-    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < 0x20 || p[i] == 0x7f) {
-            return 0;
-        }
-    }
-    size_t left = n;
-    while (left > 0) { /* at most n steps: each consumes at least one byte */
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t k = utf8proc_iterate(p, (utf8proc_ssize_t)left, &cp);
-        if (k <= 0) {
-            return 0;
-        }
-        p += k;
-        left -= (size_t)k;
-    }
-    return 1;
+    return leaf_text_check(s, max) == LEAF_TEXT_OK;
 }
 
 /* The field rules both directions share. 0 when fine, else *why is set. */

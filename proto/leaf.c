@@ -347,3 +347,15 @@ leaf_role_parse(const char *s)
     }
     return 0;
 }
+
+enum leaf_text
+leaf_text_check(const char *s, size_t max)
+{
+    if (s == NULL || s[0] == '\0') {
+        return LEAF_TEXT_BAD;
+    }
+    if (strnlen(s, max + 1) > max) {
+        return LEAF_TEXT_LONG;
+    }
+    return leaf_utf8_ok(s) ? LEAF_TEXT_OK : LEAF_TEXT_BAD;
+}

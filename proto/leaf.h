@@ -36,6 +36,15 @@ int leaf_kind(const Cdht__Commit *c);
  * know grants nothing. */
 unsigned leaf_role_parse(const char *s);
 
+/* Text as every replica, report and terminal shows it: valid UTF-8 without C0 control
+ * characters or DEL, 1 to max bytes (the rule leaves apply to their strings). */
+enum leaf_text {
+    LEAF_TEXT_OK = 0,
+    LEAF_TEXT_LONG = 1, /* more than max bytes */
+    LEAF_TEXT_BAD = 2,  /* NULL, empty, a control character, or not UTF-8 */
+};
+enum leaf_text leaf_text_check(const char *s, size_t max);
+
 /* Tables whose writes are trust: the units tree that certificates are scoped by. */
 int leaf_table_is_trust(const char *table);
 

@@ -10,11 +10,11 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <utf8proc.h>
 #include <zstd.h>
 
 #include "channel.h" /* CHANNEL_PLAINTEXT_SIZE_MAX: a message travels in one transport message */
 #include "cosig.h"
+#include "leaf.h"
 #include "note.h"
 
 /* Encoded bytes of one batch outside its leaf bytes, at most: the submessage's tag and length,
@@ -120,33 +120,7 @@ wire_bytes32_ok(protobuf_c_boolean has, const ProtobufCBinaryData *b)
 static int
 wire_text_check(const char *s, size_t max)
 {
-    if (s == NULL) {
-        return 2;
-    }
-    size_t n = strnlen(s, max + 1);
-    if (n > max) {
-        return 1;
-    }
-    if (n == 0) {
-        return 2;
-    }
-    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] < 0x20 || p[i] == 0x7f) {
-            return 2;
-        }
-    }
-    size_t left = n;
-    while (left > 0) { /* at most n steps: each consumes at least one byte */
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t k = utf8proc_iterate(p, (utf8proc_ssize_t)left, &cp);
-        if (k <= 0) {
-            return 2;
-        }
-        p += k;
-        left -= (size_t)k;
-    }
-    return 0;
+    return (int)leaf_text_check(s, max);
 }
 
 static err_code
