@@ -20,6 +20,8 @@ int cmd_unit(int argc, char **argv);
 int cmd_person(int argc, char **argv);
 int cmd_hash(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
 int cmd_conflicts(int argc, char **argv);
 int cmd_bundle(int argc, char **argv);
 int cmd_audit(int argc, char **argv);

@@ -26,6 +26,8 @@ static const struct command commands[] = {
     {"unit", cmd_unit, "administrative units: add, move, succeed, list, tree"},
     {"person", cmd_person, "add, change, remove and list people"},
     {"status", cmd_status, "this device, its trust mode and certificates, and what needs attention"},
+    {"serve", cmd_serve, "answer sync sessions on the network (nanomsg, encrypted)"},
+    {"sync", cmd_sync, "one sync session with a hub: pull, push, check"},
     {"hash", cmd_hash, "print the digest of the materialised state"},
     {"conflicts", cmd_conflicts, "list concurrent writes that lost"},
     {"bundle", cmd_bundle, "export and import signed, compressed bundles (USB)"},

@@ -1,0 +1,954 @@
+/*
+ * Sync sessions (session.h): the callee's request handler and the caller's driver.
+ */
+#include "session.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "diag.h"
+#include "exchange.h"
+#include "heads.h"
+#include "hlc.h"
+#include "log.h"
+#include "replica.h"
+#include "scope.h"
+#include "store.h"
+#include "sync.h"
+#include "transport.h"
+#include "trust.h"
+#include "wire.h"
+
+/* The channel's protocol version: the sync messages' (one number for the whole protocol). */
+#define SESSION_VERSION ((uint8_t)WIRE_VERSION)
+
+struct session_slot {
+    int used;
+    struct channel ch;
+    uint8_t tag[CHANNEL_TAG_SIZE];
+    uint8_t peer[KEY_PUBLIC_SIZE];
+    int64_t last_ms;
+    uint8_t *reply; /* the last sealed reply, for a resend */
+    size_t reply_len;
+    struct scope scope; /* what the caller may hold (when scoped) */
+    int scoped;
+    uint64_t sent, received; /* leaves */
+};
+
+static void
+session_key_b64(const uint8_t key[KEY_PUBLIC_SIZE], char out[48])
+{
+    sodium_bin2base64(out, 48, key, KEY_PUBLIC_SIZE, sodium_base64_VARIANT_ORIGINAL);
+}
+
+static void
+session_slot_drop(struct session_slot *sl)
+{
+    channel_wipe(&sl->ch);
+    free(sl->reply);
+    memset(sl, 0, sizeof *sl);
+}
+
+err_code
+session_server_init(struct session_server *s, struct replica *r)
+{
+    memset(s, 0, sizeof *s);
+    s->r = r;
+    char net[REPLICA_META_SIZE_MAX];
+    err_code rc = replica_meta(r, "network", net);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    size_t nl = strnlen(net, sizeof s->network);
+    if (nl == 0 || nl >= sizeof s->network) {
+        return ERR_INVAL;
+    }
+    memcpy(s->network, net, nl + 1);
+    s->slots = calloc(SESSION_SLOTS_MAX, sizeof *s->slots);
+    return s->slots == NULL ? ERR_NOMEM : ERR_OK;
+}
+
+void
+session_server_free(struct session_server *s)
+{
+    if (s->slots != NULL) {
+        for (unsigned i = 0; i < SESSION_SLOTS_MAX; i++) {
+            session_slot_drop(&s->slots[i]);
+        }
+    }
+    free(s->slots);
+    s->slots = NULL;
+}
+
+static err_code
+session_device_cb(void *ctx, const struct trust_device *d)
+{
+    *(int *)ctx = d->limited;
+    return ERR_OK;
+}
+
+/* May key sync with this replica? Open mode: anyone on the network (the channel proved the
+ * key); under a pinned root: a device with a valid chain that is not revoked outright. */
+static err_code
+session_admit(struct session_server *s, const uint8_t key[KEY_PUBLIC_SIZE], struct scope *sc,
+              int *scoped, const char **why)
+{
+    uint8_t root[KEY_PUBLIC_SIZE];
+    int pinned = 0;
+    err_code rc = trust_root(s->r->st, root, &pinned);
+    *scoped = 0;
+    if (rc != ERR_OK || !pinned) {
+        return rc;
+    }
+    int limited = 0;
+    rc = trust_device_get(s->r->st, key, session_device_cb, &limited);
+    if (rc == ERR_NOTFOUND) {
+        *why = "no valid certificate chain here";
+        return ERR_DENIED;
+    }
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    if (limited == 1) {
+        *why = "revoked";
+        return ERR_DENIED;
+    }
+    rc = scope_from_key(s->r->st, key, sc);
+    if (rc == ERR_OK) {
+        *scoped = !sc->all;
+    }
+    return rc == ERR_NOTFOUND ? (*why = "no valid certificate chain here", ERR_DENIED) : rc;
+}
+
+/* The callee's heads page after cursor, for what the caller may hold. */
+static err_code
+session_heads_page(struct session_server *s, struct session_slot *sl,
+                   const Cdht__Sync__HeadsRequest *q, Cdht__Sync__HeadsReply *out)
+{
+    static const char sql[] = "SELECT key FROM log WHERE key > ?1 ORDER BY key";
+    sqlite3_stmt *st = NULL;
+    int src = sqlite3_prepare_v2(s->r->st->db, sql, -1, &st, NULL);
+    if (src != SQLITE_OK) {
+        return store_err(s->r->st, src, "sync heads");
+    }
+    uint8_t zero[KEY_PUBLIC_SIZE] = {0};
+    sqlite3_bind_blob(st, 1, q->has_after ? q->after.data : zero, KEY_PUBLIC_SIZE, SQLITE_STATIC);
+    out->heads = calloc(WIRE_HEADS_PAGE_MAX, sizeof *out->heads);
+    if (out->heads == NULL) {
+        sqlite3_finalize(st);
+        return ERR_NOMEM;
+    }
+    err_code rc = ERR_OK;
+    out->has_heads_end = 1;
+    out->heads_end = 1;
+    while (rc == ERR_OK && (src = sqlite3_step(st)) == SQLITE_ROW) {
+        const uint8_t *key = sqlite3_column_blob(st, 0);
+        if (sqlite3_column_bytes(st, 0) != KEY_PUBLIC_SIZE) {
+            continue;
+        }
+        if (sl->scoped) {
+            int yes = 0;
+            if ((rc = scope_log_allowed(s->r->st, &sl->scope, key, &yes)) != ERR_OK) {
+                break;
+            }
+            if (!yes) {
+                continue;
+            }
+        }
+        if (out->n_heads == WIRE_HEADS_PAGE_MAX) {
+            out->heads_end = 0;
+            break;
+        }
+        struct log_head h;
+        if ((rc = log_get(s->r->st, key, &h)) != ERR_OK) {
+            break;
+        }
+        Cdht__Sync__LogHead *e = calloc(1, sizeof *e + KEY_PUBLIC_SIZE + HASH_SIZE);
+        if (e == NULL) {
+            rc = ERR_NOMEM;
+            break;
+        }
+        cdht__sync__log_head__init(e);
+        uint8_t *mem = (uint8_t *)(e + 1);
+        memcpy(mem, h.key, KEY_PUBLIC_SIZE);
+        log_root(&h, mem + KEY_PUBLIC_SIZE);
+        e->has_key = e->has_size = e->has_root = 1;
+        e->key.data = mem;
+        e->key.len = KEY_PUBLIC_SIZE;
+        e->size = h.size;
+        e->root.data = mem + KEY_PUBLIC_SIZE;
+        e->root.len = HASH_SIZE;
+        out->heads[out->n_heads++] = e;
+    }
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static void
+session_heads_free(Cdht__Sync__HeadsReply *h)
+{
+    for (size_t i = 0; i < h->n_heads; i++) {
+        free(h->heads[i]);
+    }
+    free(h->heads);
+}
+
+/* Dispatches one decoded request into reply (whose bodies this function allocates; freed by
+ * session_reply_free). */
+struct session_reply {
+    Cdht__Sync__Reply m;
+    Cdht__Sync__HelloReply hello;
+    Cdht__Sync__HeadsReply heads;
+    Cdht__Sync__PullReply pull;
+    Cdht__Sync__Batch batch;
+    Cdht__Sync__Batch *batchp;
+    Cdht__Sync__PushReply push;
+    Cdht__Sync__LogAck acks[WIRE_PULL_LOGS_MAX];
+    Cdht__Sync__LogAck *ackp[WIRE_PULL_LOGS_MAX];
+    Cdht__Sync__DoneReply done;
+    Cdht__Sync__Summary summary;
+    Cdht__Sync__Error error;
+};
+
+static void
+session_reply_free(struct session_reply *rp)
+{
+    session_heads_free(&rp->heads);
+    sync_batch_clear(&rp->batch);
+}
+
+static void
+session_error(struct session_reply *rp, err_code code, const char *reason)
+{
+    cdht__sync__error__init(&rp->error);
+    rp->error.has_code = 1;
+    rp->error.code = (uint32_t)code;
+    rp->error.reason = (char *)reason;
+    rp->m.body_case = CDHT__SYNC__REPLY__BODY_ERROR;
+    rp->m.error = &rp->error;
+}
+
+static err_code
+session_dispatch(struct session_server *s, struct session_slot *sl, const Cdht__Sync__Request *q,
+                 struct session_reply *rp)
+{
+    err_code rc = ERR_OK;
+    switch (q->body_case) {
+    case CDHT__SYNC__REQUEST__BODY_HELLO:
+        if (strcmp(q->hello->network, s->network) != 0) {
+            session_error(rp, ERR_DENIED, "another network");
+            return ERR_OK;
+        }
+        cdht__sync__hello_reply__init(&rp->hello);
+        rp->hello.has_key = rp->hello.has_version_max = 1;
+        rp->hello.key.data = s->r->pk;
+        rp->hello.key.len = KEY_PUBLIC_SIZE;
+        rp->hello.version_max = WIRE_VERSION;
+        rp->m.body_case = CDHT__SYNC__REPLY__BODY_HELLO;
+        rp->m.hello = &rp->hello;
+        return ERR_OK;
+    case CDHT__SYNC__REQUEST__BODY_HEADS:
+        cdht__sync__heads_reply__init(&rp->heads);
+        if ((rc = session_heads_page(s, sl, q->heads, &rp->heads)) != ERR_OK) {
+            return rc;
+        }
+        rp->m.body_case = CDHT__SYNC__REPLY__BODY_HEADS;
+        rp->m.heads = &rp->heads;
+        return ERR_OK;
+    case CDHT__SYNC__REQUEST__BODY_PULL: {
+        cdht__sync__pull_reply__init(&rp->pull);
+        rp->m.body_case = CDHT__SYNC__REPLY__BODY_PULL;
+        rp->m.pull = &rp->pull;
+        /* One log a pull: the reply stays within one batch's bytes. */
+        const Cdht__Sync__LogRange *lr = q->pull->logs[0];
+        int yes = 1;
+        if (sl->scoped &&
+            (rc = scope_log_allowed(s->r->st, &sl->scope, lr->key.data, &yes)) != ERR_OK) {
+            return rc;
+        }
+        if (!yes) {
+            return ERR_OK;
+        }
+        rc = sync_batch_build(s->r, lr->key.data, lr->from, lr->max_leaves, &rp->batch);
+        if (rc == ERR_AGAIN || rc == ERR_NOTFOUND) {
+            return ERR_OK;
+        }
+        if (rc != ERR_OK) {
+            return rc;
+        }
+        rp->batchp = &rp->batch;
+        rp->pull.batches = &rp->batchp;
+        rp->pull.n_batches = 1;
+        sl->sent += rp->batch.count;
+        return ERR_OK;
+    }
+    case CDHT__SYNC__REQUEST__BODY_PUSH:
+        cdht__sync__push_reply__init(&rp->push);
+        rp->m.body_case = CDHT__SYNC__REPLY__BODY_PUSH;
+        rp->m.push = &rp->push;
+        for (size_t i = 0; i < q->push->n_batches && i < WIRE_PULL_LOGS_MAX; i++) {
+            const Cdht__Sync__Batch *b = q->push->batches[i];
+            struct sync_apply_report ar;
+            const char *why = NULL;
+            err_code arc = sync_batch_apply(s->r, b, &ar, &why);
+            Cdht__Sync__LogAck *a = &rp->acks[i];
+            cdht__sync__log_ack__init(a);
+            a->has_key = a->has_size = 1;
+            a->key = b->key;
+            a->size = ar.size;
+            if (arc != ERR_OK || ar.out_of_scope) {
+                a->has_code = 1;
+                a->code = (uint32_t)(arc != ERR_OK ? arc : ERR_DENIED);
+                if (arc != ERR_OK) {
+                    char k[48];
+                    session_key_b64(b->key.data, k);
+                    diag_warn("SYNC-PUSH", "a pushed batch of log %s refused: %s", k,
+                              why ? why : err_str(arc));
+                }
+            }
+            sl->received += ar.leaves;
+            rp->ackp[i] = a;
+            rp->push.n_acks = i + 1;
+        }
+        rp->push.acks = rp->ackp;
+        return ERR_OK;
+    case CDHT__SYNC__REQUEST__BODY_DONE:
+        cdht__sync__done_reply__init(&rp->done);
+        cdht__sync__summary__init(&rp->summary);
+        rp->summary.has_leaves_sent = rp->summary.has_leaves_received = 1;
+        rp->summary.leaves_sent = sl->sent;
+        rp->summary.leaves_received = sl->received;
+        rp->done.summary = &rp->summary;
+        rp->m.body_case = CDHT__SYNC__REPLY__BODY_DONE;
+        rp->m.done = &rp->done;
+        return ERR_OK;
+    default: session_error(rp, ERR_PROTO, "this callee does not serve that round"); return ERR_OK;
+    }
+}
+
+static struct session_slot *
+session_slot_for_tag(struct session_server *s, const uint8_t tag[CHANNEL_TAG_SIZE])
+{
+    for (unsigned i = 0; i < SESSION_SLOTS_MAX; i++) {
+        if (s->slots[i].used && memcmp(s->slots[i].tag, tag, CHANNEL_TAG_SIZE) == 0) {
+            return &s->slots[i];
+        }
+    }
+    return NULL;
+}
+
+static struct session_slot *
+session_slot_new(struct session_server *s, int64_t now)
+{
+    struct session_slot *oldest = &s->slots[0];
+    for (unsigned i = 0; i < SESSION_SLOTS_MAX; i++) {
+        struct session_slot *sl = &s->slots[i];
+        if (sl->used && now - sl->last_ms > SESSION_IDLE_MS) {
+            session_slot_drop(sl);
+        }
+        if (!sl->used) {
+            return sl;
+        }
+        if (sl->last_ms < oldest->last_ms) {
+            oldest = sl;
+        }
+    }
+    session_slot_drop(oldest);
+    return oldest;
+}
+
+static err_code
+session_handshake(struct session_server *s, const uint8_t *in, size_t len, uint8_t **out,
+                  size_t *out_len)
+{
+    int64_t now = hlc_wall_ms();
+    struct session_slot *sl = session_slot_new(s, now);
+    uint8_t payload[CHANNEL_HANDSHAKE_PAYLOAD_SIZE_MAX];
+    size_t plen = 0;
+    err_code rc = channel_init(&sl->ch, s->r->keys.sk, s->network, SESSION_VERSION);
+    if (rc == ERR_OK) {
+        rc = channel_respond(&sl->ch, in, len, sl->peer, payload, sizeof payload, &plen);
+    }
+    if (rc != ERR_OK) {
+        diag_warn("SYNC-HANDSHAKE", "a handshake message was refused: %s", err_str(rc));
+        session_slot_drop(sl);
+        return ERR_OK; /* an empty reply: the caller is dropped */
+    }
+    const char *why = "refused";
+    rc = session_admit(s, sl->peer, &sl->scope, &sl->scoped, &why);
+    if (rc != ERR_OK) {
+        char k[48];
+        session_key_b64(sl->peer, k);
+        diag_warn("SYNC-REFUSED", "device %s refused: %s", k, rc == ERR_DENIED ? why : err_str(rc));
+        s->refused++;
+        session_slot_drop(sl);
+        return rc == ERR_DENIED ? ERR_OK : rc;
+    }
+    uint8_t *buf = malloc(CHANNEL_WELCOME_SIZE(0));
+    if (buf == NULL) {
+        session_slot_drop(sl);
+        return ERR_NOMEM;
+    }
+    if ((rc = channel_admit(&sl->ch, NULL, 0, buf, CHANNEL_WELCOME_SIZE(0), out_len)) != ERR_OK) {
+        free(buf);
+        session_slot_drop(sl);
+        return rc;
+    }
+    channel_session_tag(&sl->ch, sl->tag);
+    sl->used = 1;
+    sl->last_ms = now;
+    *out = buf;
+    return ERR_OK;
+}
+
+err_code
+session_server_handle(struct session_server *s, const uint8_t *in, size_t len, uint8_t **out,
+                      size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    enum channel_msg_type type;
+    uint8_t tag[CHANNEL_TAG_SIZE];
+    if (channel_peek(in, len, SESSION_VERSION, &type, tag) != ERR_OK) {
+        diag_warn("SYNC-GARBAGE", "a message that is not a channel message (%zu bytes) dropped",
+                  len);
+        return ERR_OK;
+    }
+    if (type == CHANNEL_MSG_HELLO) {
+        return session_handshake(s, in, len, out, out_len);
+    }
+    struct session_slot *sl = type == CHANNEL_MSG_TRANSPORT ? session_slot_for_tag(s, tag) : NULL;
+    if (sl == NULL) {
+        diag_debug("SYNC-UNKNOWN", "a message for no open session dropped");
+        return ERR_OK;
+    }
+    uint8_t *plain = malloc(CHANNEL_PLAINTEXT_SIZE_MAX);
+    if (plain == NULL) {
+        return ERR_NOMEM;
+    }
+    size_t plen = 0;
+    uint64_t counter = 0;
+    err_code rc =
+        channel_open(&sl->ch, in, len, plain, CHANNEL_PLAINTEXT_SIZE_MAX, &plen, &counter);
+    sl->last_ms = hlc_wall_ms();
+    if (rc == ERR_AGAIN && sl->reply != NULL) {
+        free(plain);
+        *out = malloc(sl->reply_len);
+        if (*out == NULL) {
+            return ERR_NOMEM;
+        }
+        memcpy(*out, sl->reply, sl->reply_len);
+        *out_len = sl->reply_len;
+        return ERR_OK;
+    }
+    if (rc != ERR_OK) {
+        free(plain);
+        diag_warn("SYNC-CHANNEL", "a transport message refused: %s", err_str(rc));
+        return ERR_OK;
+    }
+    Cdht__Sync__Request *q = NULL;
+    const char *why = NULL;
+    struct session_reply rp;
+    memset(&rp, 0, sizeof rp);
+    cdht__sync__reply__init(&rp.m);
+    rp.m.has_version = rp.m.has_id = 1;
+    rp.m.version = WIRE_VERSION;
+    rc = wire_request_decode(plain, plen, &q, &why);
+    free(plain);
+    if (rc != ERR_OK) {
+        rp.m.id = 0;
+        session_error(&rp, rc, why ? why : "malformed request");
+        rc = ERR_OK;
+    } else {
+        rp.m.id = q->id;
+        rc = session_dispatch(s, sl, q, &rp);
+        if (rc != ERR_OK) {
+            session_reply_free(&rp);
+            memset(&rp.heads, 0, sizeof rp.heads);
+            cdht__sync__batch__init(&rp.batch);
+            session_error(&rp, rc, "the callee failed to answer (see its log)");
+            rc = ERR_OK;
+        }
+    }
+    uint8_t *enc = NULL;
+    size_t enc_len = 0;
+    rc = wire_reply_encode(&rp.m, &enc, &enc_len, &why);
+    session_reply_free(&rp);
+    wire_request_free(q);
+    if (rc != ERR_OK) {
+        diag_warn("SYNC-REPLY", "a reply could not be encoded: %s", why ? why : err_str(rc));
+        return rc;
+    }
+    size_t cap = enc_len + CHANNEL_TRANSPORT_OVERHEAD;
+    uint8_t *sealed = malloc(cap);
+    if (sealed == NULL) {
+        free(enc);
+        return ERR_NOMEM;
+    }
+    rc = channel_seal(&sl->ch, enc, enc_len, sealed, cap, out_len);
+    free(enc);
+    if (rc != ERR_OK) {
+        free(sealed);
+        return rc;
+    }
+    free(sl->reply);
+    sl->reply = malloc(*out_len);
+    if (sl->reply != NULL) {
+        memcpy(sl->reply, sealed, *out_len);
+        sl->reply_len = *out_len;
+    }
+    *out = sealed;
+    return ERR_OK;
+}
+
+/* ---------- the caller ---------- */
+
+struct session_call {
+    uv_loop_t loop;
+    uv_timer_t deadline;
+    struct transport *t;
+    uint8_t *reply; /* the last reply, owned */
+    size_t reply_len;
+    int got, timed_out;
+    struct channel ch;
+    uint64_t next_id;
+    struct session_report *rep;
+};
+
+static void
+session_on_reply(void *ctx, struct transport *t, const void *buf, size_t len)
+{
+    struct session_call *c = ctx;
+    (void)t;
+    free(c->reply);
+    c->reply = malloc(len ? len : 1);
+    if (c->reply != NULL) {
+        memcpy(c->reply, buf, len);
+    }
+    c->reply_len = len;
+    c->got = 1;
+    c->rep->bytes_received += len;
+    uv_stop(&c->loop);
+}
+
+static void
+session_on_deadline(uv_timer_t *t)
+{
+    struct session_call *c = t->data;
+    c->timed_out = 1;
+    uv_stop(&c->loop);
+}
+
+/* Sends one message and waits for its reply (within the whole sync's deadline). */
+static err_code
+session_roundtrip(struct session_call *c, const uint8_t *msg, size_t len)
+{
+    c->got = 0;
+    err_code rc = transport_send(c->t, msg, len);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    c->rep->bytes_sent += len;
+    c->rep->requests++;
+    while (!c->got && !c->timed_out) {
+        uv_run(&c->loop, UV_RUN_DEFAULT);
+    }
+    if (c->timed_out) {
+        snprintf(c->rep->msg, sizeof c->rep->msg, "timed out: the callee did not answer in time");
+        return ERR_AGAIN;
+    }
+    return c->reply != NULL ? ERR_OK : ERR_NOMEM;
+}
+
+/* One request through the channel; *out is the decoded reply (wire_reply_free). */
+static err_code
+session_request(struct session_call *c, Cdht__Sync__Request *q, Cdht__Sync__Reply **out)
+{
+    *out = NULL;
+    q->has_version = q->has_id = 1;
+    q->version = WIRE_VERSION;
+    q->id = ++c->next_id;
+    uint8_t *enc = NULL;
+    size_t enc_len = 0;
+    const char *why = NULL;
+    err_code rc = wire_request_encode(q, &enc, &enc_len, &why);
+    if (rc != ERR_OK) {
+        snprintf(c->rep->msg, sizeof c->rep->msg, "a request could not be encoded: %s",
+                 why ? why : err_str(rc));
+        return rc;
+    }
+    size_t cap = enc_len + CHANNEL_TRANSPORT_OVERHEAD, sealed_len = 0;
+    uint8_t *sealed = malloc(cap);
+    if (sealed == NULL) {
+        free(enc);
+        return ERR_NOMEM;
+    }
+    rc = channel_seal(&c->ch, enc, enc_len, sealed, cap, &sealed_len);
+    free(enc);
+    if (rc == ERR_OK) {
+        rc = session_roundtrip(c, sealed, sealed_len);
+    }
+    free(sealed);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    if (c->reply_len == 0) {
+        snprintf(c->rep->msg, sizeof c->rep->msg, "the callee dropped the session");
+        return ERR_CLOSED;
+    }
+    uint8_t *plain = malloc(CHANNEL_PLAINTEXT_SIZE_MAX);
+    size_t plen = 0;
+    uint64_t counter = 0;
+    if (plain == NULL) {
+        return ERR_NOMEM;
+    }
+    rc = channel_open(&c->ch, c->reply, c->reply_len, plain, CHANNEL_PLAINTEXT_SIZE_MAX, &plen,
+                      &counter);
+    if (rc == ERR_OK) {
+        rc = wire_reply_decode(plain, plen, out, &why);
+        if (rc != ERR_OK) {
+            snprintf(c->rep->msg, sizeof c->rep->msg, "a malformed reply: %s",
+                     why ? why : err_str(rc));
+        }
+    } else {
+        snprintf(c->rep->msg, sizeof c->rep->msg, "a reply failed the channel: %s", err_str(rc));
+    }
+    free(plain);
+    if (rc == ERR_OK &&
+        ((*out)->id != q->id || (*out)->body_case == CDHT__SYNC__REPLY__BODY_ERROR)) {
+        if ((*out)->body_case == CDHT__SYNC__REPLY__BODY_ERROR) {
+            snprintf(c->rep->msg, sizeof c->rep->msg, "the callee refused: %s",
+                     (*out)->error->reason ? (*out)->error->reason : "no reason");
+            rc = (*out)->error->code == ERR_DENIED ? ERR_DENIED : ERR_PROTO;
+        } else {
+            snprintf(c->rep->msg, sizeof c->rep->msg, "a reply to another request");
+            rc = ERR_PROTO;
+        }
+        wire_reply_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* All the callee's heads the caller may see, sorted (paged through). */
+static err_code
+session_peer_heads(struct session_call *c, struct heads_entry **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    size_t cap = 0;
+    uint8_t after[KEY_PUBLIC_SIZE];
+    int has_after = 0;
+    for (unsigned page = 0; page < SESSION_ROUNDS_MAX; page++) {
+        Cdht__Sync__Request q = CDHT__SYNC__REQUEST__INIT;
+        Cdht__Sync__HeadsRequest hq = CDHT__SYNC__HEADS_REQUEST__INIT;
+        hq.has_heads_end = 1;
+        hq.heads_end = 1;
+        if (has_after) {
+            hq.has_after = 1;
+            hq.after.data = after;
+            hq.after.len = KEY_PUBLIC_SIZE;
+        }
+        q.body_case = CDHT__SYNC__REQUEST__BODY_HEADS;
+        q.heads = &hq;
+        Cdht__Sync__Reply *r = NULL;
+        err_code rc = session_request(c, &q, &r);
+        if (rc != ERR_OK) {
+            return rc;
+        }
+        if (r->body_case != CDHT__SYNC__REPLY__BODY_HEADS) {
+            wire_reply_free(r);
+            snprintf(c->rep->msg, sizeof c->rep->msg, "a heads request got another reply");
+            return ERR_PROTO;
+        }
+        for (size_t i = 0; i < r->heads->n_heads; i++) {
+            if (*n == cap) {
+                cap = cap ? cap * 2 : 64;
+                struct heads_entry *e = realloc(*out, cap * sizeof *e);
+                if (e == NULL) {
+                    wire_reply_free(r);
+                    return ERR_NOMEM;
+                }
+                *out = e;
+            }
+            const Cdht__Sync__LogHead *h = r->heads->heads[i];
+            memcpy((*out)[*n].key, h->key.data, KEY_PUBLIC_SIZE);
+            memcpy((*out)[*n].root, h->root.data, HASH_SIZE);
+            (*out)[*n].size = h->size;
+            (*n)++;
+            memcpy(after, h->key.data, KEY_PUBLIC_SIZE);
+            has_after = 1;
+        }
+        int end = r->heads->heads_end || r->heads->n_heads == 0;
+        wire_reply_free(r);
+        if (end) {
+            return ERR_OK;
+        }
+    }
+    return ERR_MSGSIZE;
+}
+
+static uint64_t
+session_size_of(const struct heads_entry *e, size_t n, const uint8_t key[KEY_PUBLIC_SIZE],
+                int *found)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (memcmp(e[i].key, key, KEY_PUBLIC_SIZE) == 0) {
+            *found = 1;
+            return e[i].size;
+        }
+    }
+    *found = 0;
+    return 0;
+}
+
+/* Pulls log key until this replica holds want leaves, or the callee has nothing more. */
+static err_code
+session_pull(struct session_call *c, struct replica *r, const uint8_t key[KEY_PUBLIC_SIZE],
+             uint64_t want)
+{
+    for (unsigned round = 0; round < SESSION_ROUNDS_MAX; round++) {
+        struct log_head h;
+        err_code rc = log_get(r->st, key, &h);
+        uint64_t have = rc == ERR_OK ? h.size : 0;
+        if (rc != ERR_OK && rc != ERR_NOTFOUND) {
+            return rc;
+        }
+        if (have >= want) {
+            return ERR_OK;
+        }
+        Cdht__Sync__Request q = CDHT__SYNC__REQUEST__INIT;
+        Cdht__Sync__PullRequest pq = CDHT__SYNC__PULL_REQUEST__INIT;
+        Cdht__Sync__LogRange lr = CDHT__SYNC__LOG_RANGE__INIT;
+        Cdht__Sync__LogRange *lrp = &lr;
+        lr.has_key = lr.has_from = lr.has_max_leaves = 1;
+        lr.key.data = (uint8_t *)key;
+        lr.key.len = KEY_PUBLIC_SIZE;
+        lr.from = have;
+        lr.max_leaves = SYNC_BATCH_LEAVES_DEFAULT;
+        pq.logs = &lrp;
+        pq.n_logs = 1;
+        q.body_case = CDHT__SYNC__REQUEST__BODY_PULL;
+        q.pull = &pq;
+        Cdht__Sync__Reply *rp = NULL;
+        if ((rc = session_request(c, &q, &rp)) != ERR_OK) {
+            return rc;
+        }
+        if (rp->body_case != CDHT__SYNC__REPLY__BODY_PULL || rp->pull->n_batches == 0) {
+            wire_reply_free(rp);
+            return ERR_AGAIN; /* nothing more to give (past its checkpoint, or out of scope) */
+        }
+        struct sync_apply_report ar;
+        const char *why = NULL;
+        rc = sync_batch_apply(r, rp->pull->batches[0], &ar, &why);
+        wire_reply_free(rp);
+        if (rc != ERR_OK) {
+            snprintf(c->rep->msg, sizeof c->rep->msg, "a pulled batch refused: %s",
+                     why ? why : err_str(rc));
+            return rc;
+        }
+        if (ar.out_of_scope) {
+            return ERR_AGAIN;
+        }
+        c->rep->pulled += ar.leaves;
+        c->rep->held += ar.held;
+    }
+    return ERR_MSGSIZE;
+}
+
+/* Pushes log key from the callee's size on, until it holds what this replica holds. */
+static err_code
+session_push(struct session_call *c, struct replica *r, const uint8_t key[KEY_PUBLIC_SIZE],
+             uint64_t theirs, uint64_t mine)
+{
+    for (unsigned round = 0; round < SESSION_ROUNDS_MAX && theirs < mine; round++) {
+        Cdht__Sync__Batch b = CDHT__SYNC__BATCH__INIT;
+        err_code rc = sync_batch_build(r, key, theirs, 0, &b);
+        if (rc == ERR_AGAIN) {
+            return ERR_OK; /* past the checkpoint held: nothing signed to give */
+        }
+        if (rc != ERR_OK) {
+            return rc;
+        }
+        Cdht__Sync__Request q = CDHT__SYNC__REQUEST__INIT;
+        Cdht__Sync__PushRequest pq = CDHT__SYNC__PUSH_REQUEST__INIT;
+        Cdht__Sync__Batch *bp = &b;
+        pq.batches = &bp;
+        pq.n_batches = 1;
+        q.body_case = CDHT__SYNC__REQUEST__BODY_PUSH;
+        q.push = &pq;
+        Cdht__Sync__Reply *rp = NULL;
+        rc = session_request(c, &q, &rp);
+        uint32_t count = b.count;
+        sync_batch_clear(&b);
+        if (rc != ERR_OK) {
+            return rc;
+        }
+        if (rp->body_case != CDHT__SYNC__REPLY__BODY_PUSH || rp->push->n_acks != 1) {
+            wire_reply_free(rp);
+            return ERR_PROTO;
+        }
+        const Cdht__Sync__LogAck *a = rp->push->acks[0];
+        uint64_t now = a->size;
+        uint32_t code = a->has_code ? a->code : 0;
+        wire_reply_free(rp);
+        if (code == ERR_DENIED) {
+            return ERR_AGAIN; /* outside the callee's scope: not shared */
+        }
+        if (code != 0 || now <= theirs) {
+            snprintf(c->rep->msg, sizeof c->rep->msg, "the callee refused a pushed batch: %s",
+                     err_str((err_code)code));
+            return code != 0 ? (err_code)code : ERR_PROTO;
+        }
+        c->rep->pushed += now - theirs < count ? now - theirs : count;
+        theirs = now;
+    }
+    return ERR_OK;
+}
+
+err_code
+session_sync(struct replica *r, const char *url, const uint8_t peer_pk[KEY_PUBLIC_SIZE],
+             int64_t timeout_ms, struct session_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    struct session_call *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        return ERR_NOMEM;
+    }
+    c->rep = rep;
+    char net[REPLICA_META_SIZE_MAX];
+    struct heads_entry *peer = NULL, *mine = NULL;
+    size_t npeer = 0, nmine = 0;
+    err_code rc = replica_meta(r, "network", net);
+    if (rc != ERR_OK || uv_loop_init(&c->loop) != 0) {
+        free(c);
+        return rc != ERR_OK ? rc : ERR_IO;
+    }
+    uv_timer_init(&c->loop, &c->deadline);
+    c->deadline.data = c;
+    uv_timer_start(&c->deadline, session_on_deadline,
+                   (uint64_t)(timeout_ms > 0 ? timeout_ms : SESSION_TIMEOUT_MS_DEFAULT), 0);
+    const char *why = NULL;
+    if ((rc = transport_open(&c->t, &c->loop, TRANSPORT_DIAL, url, session_on_reply, c, &why)) !=
+        ERR_OK) {
+        snprintf(rep->msg, sizeof rep->msg, "cannot dial %s: %s", url, why ? why : err_str(rc));
+        goto out;
+    }
+    /* The handshake. */
+    uint8_t hello[CHANNEL_HELLO_SIZE(0)];
+    size_t hello_len = 0;
+    if ((rc = channel_init(&c->ch, r->keys.sk, net, SESSION_VERSION)) != ERR_OK ||
+        (rc = channel_initiate(&c->ch, peer_pk, NULL, 0, hello, sizeof hello, &hello_len)) !=
+            ERR_OK ||
+        (rc = session_roundtrip(c, hello, hello_len)) != ERR_OK) {
+        goto out;
+    }
+    if (c->reply_len == 0) {
+        snprintf(rep->msg, sizeof rep->msg,
+                 "the callee refused this device (not certified there, or revoked)");
+        rc = ERR_DENIED;
+        goto out;
+    }
+    size_t plen = 0;
+    if ((rc = channel_finish(&c->ch, c->reply, c->reply_len, NULL, 0, &plen)) != ERR_OK) {
+        snprintf(rep->msg, sizeof rep->msg,
+                 "the handshake failed: not the expected callee key, or another network");
+        goto out;
+    }
+    /* Hello. */
+    Cdht__Sync__Request q = CDHT__SYNC__REQUEST__INIT;
+    Cdht__Sync__Hello hq = CDHT__SYNC__HELLO__INIT;
+    hq.has_key = hq.has_version_max = 1;
+    hq.key.data = r->pk;
+    hq.key.len = KEY_PUBLIC_SIZE;
+    hq.network = net;
+    hq.version_max = WIRE_VERSION;
+    /* The scope asked for: the unit this device was set up for (the callee decides what it
+     * shares by the device's certificates). */
+    char unit[REPLICA_META_SIZE_MAX];
+    char *units[1] = {unit};
+    if ((rc = replica_meta(r, "unit", unit)) != ERR_OK) {
+        goto out;
+    }
+    hq.units = units;
+    hq.n_units = 1;
+    q.body_case = CDHT__SYNC__REQUEST__BODY_HELLO;
+    q.hello = &hq;
+    Cdht__Sync__Reply *rp = NULL;
+    if ((rc = session_request(c, &q, &rp)) != ERR_OK) {
+        goto out;
+    }
+    wire_reply_free(rp);
+    /* Heads both ways, then pulls and pushes log by log, then heads again to check. */
+    if ((rc = session_peer_heads(c, &peer, &npeer)) != ERR_OK ||
+        (rc = exchange_heads(r, &mine, &nmine)) != ERR_OK) {
+        goto out;
+    }
+    for (size_t i = 0; i < npeer && rc == ERR_OK; i++) {
+        int found = 0;
+        uint64_t have = session_size_of(mine, nmine, peer[i].key, &found);
+        if (peer[i].size > have) {
+            rc = session_pull(c, r, peer[i].key, peer[i].size);
+            rep->logs++;
+            if (rc == ERR_AGAIN && !c->timed_out) {
+                rc = ERR_OK;
+            }
+        }
+    }
+    for (size_t i = 0; i < nmine && rc == ERR_OK; i++) {
+        int found = 0;
+        uint64_t theirs = session_size_of(peer, npeer, mine[i].key, &found);
+        if (mine[i].size > theirs) {
+            rc = session_push(c, r, mine[i].key, theirs, mine[i].size);
+            rep->logs++;
+            if (rc == ERR_AGAIN && !c->timed_out) {
+                rc = ERR_OK;
+            }
+        }
+    }
+    if (rc != ERR_OK) {
+        goto out;
+    }
+    free(peer);
+    free(mine);
+    peer = mine = NULL;
+    if ((rc = session_peer_heads(c, &peer, &npeer)) != ERR_OK ||
+        (rc = exchange_heads(r, &mine, &nmine)) != ERR_OK) {
+        goto out;
+    }
+    /* Every log the callee shows this device: equal here, unless this replica's scope keeps it
+     * out (then it holds none of it). */
+    for (size_t i = 0; i < npeer; i++) {
+        int found = 0;
+        uint64_t have = session_size_of(mine, nmine, peer[i].key, &found);
+        if (found && have != peer[i].size) {
+            rep->behind++;
+        }
+    }
+    Cdht__Sync__Request dq = CDHT__SYNC__REQUEST__INIT;
+    Cdht__Sync__DoneRequest dd = CDHT__SYNC__DONE_REQUEST__INIT;
+    dq.body_case = CDHT__SYNC__REQUEST__BODY_DONE;
+    dq.done = &dd;
+    if ((rc = session_request(c, &dq, &rp)) == ERR_OK) {
+        wire_reply_free(rp);
+    }
+    if (rc == ERR_OK && rep->behind > 0) {
+        snprintf(rep->msg, sizeof rep->msg, "%llu logs still differ after the sync",
+                 (unsigned long long)rep->behind);
+        rc = ERR_AGAIN;
+    }
+out:
+    free(peer);
+    free(mine);
+    channel_wipe(&c->ch);
+    transport_close(c->t);
+    uv_close((uv_handle_t *)&c->deadline, NULL);
+    uv_run(&c->loop, UV_RUN_DEFAULT);
+    (void)uv_loop_close(&c->loop);
+    free(c->reply);
+    free(c);
+    return rc;
+}

@@ -1,0 +1,69 @@
+/*
+ * Sync sessions (issue 4, DESIGN.md section 7): the rounds joined over the secure channel
+ * (proto/channel.h) and the sync messages (proto/wire.h), on the transport (transport.h).
+ *
+ * The callee (`cdht serve`) answers one request at a time on its REP socket: a handshake
+ * message 1 opens a session in a small table (keyed by the channel's routing tag) once the
+ * caller's key is admitted (under a pinned root: a device with a valid chain; in open mode:
+ * anyone on the network); each later request is opened, answered, and its sealed reply kept so
+ * that a resend gets the same bytes. The caller (`cdht sync`) drives: hello, heads, pulls of
+ * what it lacks, pushes of what the callee lacks, heads again to check, done. Batches are built
+ * and applied by node/sync.c, so every leaf passes the same checks and admission as an import;
+ * the per-log heads are the cursors, so a session cut anywhere resumes on the next one.
+ */
+#ifndef CDHT_SESSION_H
+#define CDHT_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "channel.h"
+#include "err.h"
+#include "limits.h"
+
+struct replica;
+
+/* Sessions a callee keeps at once: a commune hub's villages and schools syncing together; the
+ * oldest idle one is dropped for a new one beyond it. */
+#define SESSION_SLOTS_MAX 64u
+/* A session unused this long is forgotten (its caller handshakes again). */
+#define SESSION_IDLE_MS (120 * 1000)
+/* A caller's default bound on a whole sync (`cdht sync --timeout`). */
+#define SESSION_TIMEOUT_MS_DEFAULT (60 * 1000)
+/* Rounds of pulls and pushes per log in one sync: a log of 10 million leaves in batches of
+ * SYNC_BATCH_LEAVES_DEFAULT; more is cut (the next sync resumes). */
+#define SESSION_ROUNDS_MAX 20000u
+
+struct session_slot;
+
+struct session_server {
+    struct replica *r;
+    char network[CHANNEL_NETWORK_SIZE_MAX + 1];
+    struct session_slot *slots; /* SESSION_SLOTS_MAX, owned */
+    uint64_t refused;           /* handshakes refused (unknown or revoked device) */
+};
+
+err_code session_server_init(struct session_server *s, struct replica *r) WARN_UNUSED;
+void session_server_free(struct session_server *s);
+/* Answers one request; *out (malloc'd, caller frees) is the reply, possibly empty (a refused
+ * handshake, or bytes that are no message: the caller is dropped). */
+err_code session_server_handle(struct session_server *s, const uint8_t *in, size_t len,
+                               uint8_t **out, size_t *out_len) WARN_UNUSED;
+
+struct session_report {
+    uint64_t logs;           /* logs that took or gave leaves */
+    uint64_t pulled, pushed; /* leaves */
+    uint64_t held;           /* of the pulled ones, held in quarantine */
+    uint64_t requests;
+    uint64_t bytes_sent, bytes_received;
+    uint64_t behind; /* logs still unequal at the end (scope, forks, limits) */
+    char msg[160];   /* on error: what was wrong, never data */
+};
+
+/* One whole sync with the callee at url whose device key is peer_pk, bounded by timeout_ms.
+ * ERR_OK when every log both sides may hold ended equal; ERR_AGAIN on timeout (never "done");
+ * ERR_DENIED when the callee refused this device; other codes with rep->msg. */
+err_code session_sync(struct replica *r, const char *url, const uint8_t peer_pk[KEY_PUBLIC_SIZE],
+                      int64_t timeout_ms, struct session_report *rep) WARN_UNUSED;
+
+#endif
