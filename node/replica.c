@@ -114,6 +114,27 @@ replica_lock(struct replica *r)
     return ERR_AGAIN;
 }
 
+err_code
+replica_hold(struct replica *r, int on)
+{
+    ASSERT(r->lock_fd >= 0);
+    if (!on) {
+        return flock(r->lock_fd, LOCK_UN) == 0 ? ERR_OK : err_from_errno(errno);
+    }
+    for (int waited = 0; waited <= REPLICA_LOCK_WAIT_MS; waited += 50) {
+        if (flock(r->lock_fd, LOCK_EX | LOCK_NB) == 0) {
+            return ERR_OK;
+        }
+        if (errno != EWOULDBLOCK) {
+            return err_from_errno(errno);
+        }
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    diag_error("REPLICA-BUSY", "another cdht process holds the replica's write lock");
+    return ERR_AGAIN;
+}
+
 /* The citizen-id key of a deployment without a secret: derived from its network name. Anyone
  * who knows the name can test candidate numbers against a stored hash, so a deployment that
  * stores citizen ids should give every device the same secret (init --cid-key-file). */

@@ -80,6 +80,10 @@ err_code replica_init(const char *home, const struct replica_init_opts *o) WARN_
 err_code replica_open(struct replica **out, const char *home, unsigned flags, const char *pass,
                       size_t pass_len, const char **why) WARN_UNUSED;
 void replica_close(struct replica *r);
+/* A long-running writer (cdht serve) lets go of the write lock between requests (on 0) and takes
+ * it again for each (on 1; waits like replica_open, ERR_AGAIN after REPLICA_LOCK_WAIT_MS), so
+ * that an operator's commands on the same home run meanwhile. Only for a REPLICA_WRITE open. */
+err_code replica_hold(struct replica *r, int on) WARN_UNUSED;
 
 /* Meta values set at init: "unit", "name", "network". NUL-terminated into buf. */
 err_code replica_meta(struct replica *r, const char *key,

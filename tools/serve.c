@@ -30,7 +30,14 @@ serve_on_request(void *ctx, struct transport *t, const void *buf, size_t len)
     struct serve_ctx *sv = ctx;
     uint8_t *out = NULL;
     size_t out_len = 0;
-    err_code rc = session_server_handle(&sv->s, buf, len, &out, &out_len);
+    /* The write lock only while answering: the operator's commands run between requests. */
+    err_code rc = replica_hold(sv->s.r, 1);
+    if (rc == ERR_OK) {
+        rc = session_server_handle(&sv->s, buf, len, &out, &out_len);
+        if (replica_hold(sv->s.r, 0) != ERR_OK) {
+            fprintf(stderr, "cdht serve: cannot let go of the write lock\n");
+        }
+    }
     if (rc != ERR_OK) {
         fprintf(stderr, "cdht serve: a request failed: %s\n", err_str(rc));
     }
@@ -99,6 +106,9 @@ cmd_serve(int argc, char **argv)
     sv.sigterm.data = sv.sigint.data = &sv;
     uv_signal_start(&sv.sigterm, serve_on_signal, SIGTERM);
     uv_signal_start(&sv.sigint, serve_on_signal, SIGINT);
+    if ((rc = replica_hold(r, 0)) != ERR_OK) {
+        return cli_fail(&c, rc, "cannot let go of the write lock: %s", err_str(rc));
+    }
     fprintf(stderr, "cdht serve: listening on %s\n", cfg.listen);
     uv_run(sv.loop, UV_RUN_DEFAULT);
     session_server_free(&sv.s);
