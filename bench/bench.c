@@ -6,6 +6,7 @@
  * single-commit latency, bundle export+import rate, bundle bytes against `zstd -3` of the same
  * rows as CSV, audit rate, and the import's peak RSS (measured on the real cdht process).
  */
+#include <pthread.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -21,13 +22,15 @@
 #include "exchange.h"
 #include "heads.h"
 #include "replica.h"
+#include "session.h"
 #include "store.h"
+#include "transport.h"
 #include "trust.h"
 
 #define BENCH_BULK_ROWS 100000u
 #define BENCH_BULK_PER_COMMIT 1000u
 #define BENCH_SINGLE_COMMITS 10000u
-#define BENCH_RESULTS_MAX 32u
+#define BENCH_RESULTS_MAX 48u
 #define BENCH_ROUNDS 5u /* bulk and baseline rounds; the medians are compared */
 
 struct bench_row {
@@ -473,6 +476,91 @@ bench_trust(const char *dir, struct bench_row *rows)
     replica_close(X);
 }
 
+/* ---- Network (issue 4): a branch pushes the bulk rows to a hub over TCP on 127.0.0.1, the
+ * whole path (handshake, heads, batches, zstd, encryption, verification, admission, merge). The
+ * hub's serve loop runs in a thread of this process. */
+#define BENCH_SYNC_PORT_BASE 47000
+#define BENCH_SYNC_PORT_SPAN 2000
+
+struct bench_hub {
+    uv_loop_t loop;
+    uv_async_t stop;
+    struct transport *t;
+    struct session_server s;
+    char url[64];
+};
+
+static void
+bench_hub_request(void *ctx, struct transport *t, const void *buf, size_t len)
+{
+    struct bench_hub *h = ctx;
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    if (session_server_handle(&h->s, buf, len, &out, &out_len) != ERR_OK ||
+        transport_send(t, out ? out : (const uint8_t *)"", out_len) != ERR_OK) {
+        fprintf(stderr, "bench: the hub failed a request\n");
+        exit(3);
+    }
+    free(out);
+}
+
+static void
+bench_hub_stop(uv_async_t *a)
+{
+    struct bench_hub *h = a->data;
+    transport_close(h->t);
+    uv_close((uv_handle_t *)&h->stop, NULL);
+}
+
+static void *
+bench_hub_main(void *arg)
+{
+    struct bench_hub *h = arg;
+    uv_run(&h->loop, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+/* Seconds to sync everything branch holds into hub; *wire gets the bytes both ways. */
+static double
+bench_sync(struct replica *branch, struct replica *hub, double *wire)
+{
+    struct bench_hub *h = calloc(1, sizeof *h);
+    err_code rc = ERR_AGAIN;
+    if (h == NULL || uv_loop_init(&h->loop) != 0 || session_server_init(&h->s, hub) != ERR_OK) {
+        bench_die("sync hub", ERR_NOMEM);
+    }
+    unsigned start = (unsigned)getpid() % BENCH_SYNC_PORT_SPAN;
+    for (unsigned k = 0; k < 50 && rc == ERR_AGAIN; k++) {
+        snprintf(h->url, sizeof h->url, "tcp://127.0.0.1:%u",
+                 BENCH_SYNC_PORT_BASE + (start + k) % BENCH_SYNC_PORT_SPAN);
+        rc = transport_open(&h->t, &h->loop, TRANSPORT_LISTEN, h->url, bench_hub_request, h, NULL);
+    }
+    if (rc != ERR_OK) {
+        bench_die("sync listen", rc);
+    }
+    uv_async_init(&h->loop, &h->stop, bench_hub_stop);
+    h->stop.data = h;
+    pthread_t th;
+    if (pthread_create(&th, NULL, bench_hub_main, h) != 0) {
+        bench_die("sync thread", ERR_NOMEM);
+    }
+    struct session_report rep;
+    double t0 = bench_now();
+    rc = session_sync(branch, h->url, hub->pk, 600000, &rep);
+    double t = bench_now() - t0;
+    uv_async_send(&h->stop);
+    pthread_join(th, NULL);
+    if (rc != ERR_OK) {
+        fprintf(stderr, "bench: sync: %s (%s)\n", rep.msg, err_str(rc));
+        exit(3);
+    }
+    *wire = (double)(rep.bytes_sent + rep.bytes_received);
+    session_server_free(&h->s);
+    uv_loop_close(&h->loop);
+    free(h);
+    return t;
+}
+
 /* Removes the benchmark's temporary folder (hundreds of MB): every exit path calls it. */
 static int
 bench_cleanup(const char *dir)
@@ -565,10 +653,19 @@ main(int argc, char **argv)
     long bsize = bench_file_size(bundle);
     bench_put("bundle_vs_zstd_csv", (double)bsize / (double)zcsv);
     bench_put("bundle_bytes", (double)bsize);
+    /* The same rows over the network, branch to hub. */
+    struct replica *hub = bench_replica(dir, "sync-hub");
+    double wire = 0;
+    double t_sync = bench_sync(a, hub, &wire);
+    replica_close(hub);
+    bench_put("sync_changes_per_s", n / t_sync);
+    bench_put("sync_wire_vs_zstd_csv", wire / (double)zcsv);
     bench_put("zstd_csv_bytes", (double)zcsv);
     if (only != NULL && strcmp(only, "bundle") == 0) {
         printf("bundle: export+import %.3f s (%.0f rows/s), %ld bytes, zstd -3 csv %ld bytes\n",
                t_bundle, n / t_bundle, bsize, zcsv);
+        printf("sync: %.3f s (%.0f rows/s), %.0f bytes on the wire (%.3f x zstd -3 csv)\n", t_sync,
+               n / t_sync, wire, wire / (double)zcsv);
         /* Audit of the imported replica: the same leaves, no single commits. */
         struct audit_summary s0;
         double ta = bench_now();
@@ -640,6 +737,7 @@ main(int argc, char **argv)
         {"bundle_vs_zstd_csv", "<= 1.1"},     {"audit_leaves_per_s", ">= 500000"},
         {"commit_single_p99_ms", "< 20"},     {"import_peak_rss_mib", "< 64, flat"},
         {"audit_changes_per_s", ">= 300000"}, {"revocation_10k_s", "< 2"},
+        {"sync_changes_per_s", ">= 100000"},  {"sync_wire_vs_zstd_csv", "<= 1.1"},
     };
     FILE *f = fopen(out, "w");
     fprintf(f, "{");

@@ -48,6 +48,28 @@ sync_bytes(ProtobufCBinaryData *d, const void *src, size_t len)
     return ERR_OK;
 }
 
+/* Adds the leaves from..*end to w; a leaf that does not fit ends the batch early (*end). */
+static err_code
+sync_batch_fill(struct replica *r, const struct log_head *h, uint64_t from, uint64_t *end,
+                struct wire_batch_writer *w, const char **why)
+{
+    err_code rc = ERR_OK;
+    for (uint64_t i = from; i < *end && rc == ERR_OK; i++) {
+        uint8_t *data = NULL;
+        size_t len = 0;
+        if ((rc = log_leaf_read(r->st, h->id, i, &data, &len)) != ERR_OK) {
+            break;
+        }
+        rc = wire_batch_writer_add(w, data, len, why);
+        free(data);
+        if (rc == ERR_MSGSIZE && w->count > 0) {
+            *end = i; /* the batch is full: the rest goes in the next one */
+            return ERR_OK;
+        }
+    }
+    return rc;
+}
+
 err_code
 sync_batch_build(struct replica *r, const uint8_t key[KEY_PUBLIC_SIZE], uint64_t from,
                  uint32_t max_leaves, Cdht__Sync__Batch *b)
@@ -73,28 +95,23 @@ sync_batch_build(struct replica *r, const uint8_t key[KEY_PUBLIC_SIZE], uint64_t
     }
     uint64_t end = cp_size - from > max ? from + max : cp_size;
     struct wire_batch_writer w;
-    wire_batch_writer_init(&w);
     const char *why = NULL;
-    for (uint64_t i = from; i < end && rc == ERR_OK; i++) {
-        uint8_t *data = NULL;
-        size_t len = 0;
-        if ((rc = log_leaf_read(r->st, h.id, i, &data, &len)) != ERR_OK) {
-            break;
-        }
-        rc = wire_batch_writer_add(&w, data, len, &why);
-        free(data);
-        if (rc == ERR_MSGSIZE && w.count > 0) {
-            end = i; /* the batch is full: the rest goes in the next one */
-            rc = ERR_OK;
-            break;
-        }
-    }
     uint8_t *zst = NULL;
     size_t zst_len = 0;
-    if (rc == ERR_OK) {
-        rc = wire_batch_writer_finish(&w, WIRE_BATCH_BYTES_MAX, &zst, &zst_len, &why);
+    /* Leaves that compress worse than expected overflow the frame: halve and build again. */
+    for (;;) {
+        wire_batch_writer_init(&w);
+        rc = sync_batch_fill(r, &h, from, &end, &w, &why);
+        if (rc == ERR_OK) {
+            rc = wire_batch_writer_finish(&w, WIRE_BATCH_BYTES_MAX, &zst, &zst_len, &why);
+        }
+        wire_batch_writer_release(&w);
+        if (rc == ERR_MSGSIZE && end - from > 1) {
+            end = from + (end - from) / 2;
+            continue;
+        }
+        break;
     }
-    wire_batch_writer_release(&w);
     if (rc != ERR_OK) {
         return rc;
     }
