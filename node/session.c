@@ -952,3 +952,96 @@ out:
     free(c);
     return rc;
 }
+
+/* ---------- per-peer status ---------- */
+
+#define SESSION_PEER_VALUE_MAX 512u
+
+static int
+session_peer_parse(const char *url, const char *v, struct session_peer *p)
+{
+    memset(p, 0, sizeof *p);
+    snprintf(p->url, sizeof p->url, "%s", url);
+    long long a = 0, s = 0;
+    unsigned long long bs = 0, br = 0, pu = 0, ps = 0, he = 0;
+    int res = 0, off = 0;
+    if (sscanf(v, "%lld %lld %d %llu %llu %llu %llu %llu|%n", &a, &s, &res, &bs, &br, &pu, &ps, &he,
+               &off) != 8 ||
+        off <= 0) {
+        return 0;
+    }
+    p->attempt_ms = a;
+    p->success_ms = s;
+    p->result = res;
+    p->bytes_sent = bs;
+    p->bytes_received = br;
+    p->pulled = pu;
+    p->pushed = ps;
+    p->held = he;
+    snprintf(p->msg, sizeof p->msg, "%s", v + off);
+    return 1;
+}
+
+err_code
+session_record(struct replica *r, const char *url, err_code rc, const struct session_report *rep)
+{
+    char key[sizeof SESSION_PEER_META_PREFIX + TRANSPORT_URL_SIZE_MAX];
+    char old[SESSION_PEER_VALUE_MAX + 1], val[SESSION_PEER_VALUE_MAX];
+    snprintf(key, sizeof key, "%s%s", SESSION_PEER_META_PREFIX, url);
+    size_t n = 0;
+    struct session_peer prev = {0};
+    err_code e = store_meta_get(r->st, key, old, SESSION_PEER_VALUE_MAX, &n);
+    if (e == ERR_OK) {
+        old[n] = '\0';
+        session_peer_parse(url, old, &prev);
+    } else if (e != ERR_NOTFOUND) {
+        return e;
+    }
+    int64_t now = hlc_wall_ms();
+    int len = snprintf(val, sizeof val, "%lld %lld %d %llu %llu %llu %llu %llu|%s", (long long)now,
+                       (long long)(rc == ERR_OK ? now : prev.success_ms), (int)rc,
+                       (unsigned long long)rep->bytes_sent, (unsigned long long)rep->bytes_received,
+                       (unsigned long long)rep->pulled, (unsigned long long)rep->pushed,
+                       (unsigned long long)rep->held, rc == ERR_OK ? "" : rep->msg);
+    if (len < 0 || (size_t)len >= sizeof val) {
+        len = (int)sizeof val - 1;
+    }
+    if ((e = store_begin(r->st)) != ERR_OK) {
+        return e;
+    }
+    if ((e = store_meta_put(r->st, key, val, (size_t)len)) != ERR_OK) {
+        store_rollback(r->st);
+        return e;
+    }
+    return store_commit(r->st);
+}
+
+err_code
+session_peers(struct replica *r, session_peer_fn fn, void *ctx)
+{
+    sqlite3_stmt *q = NULL;
+    int src = sqlite3_prepare_v2(r->st->db,
+                                 "SELECT key, value FROM meta WHERE key >= 'peer/' AND key < "
+                                 "'peer0' ORDER BY key",
+                                 -1, &q, NULL);
+    if (src != SQLITE_OK) {
+        return store_err(r->st, src, "peers");
+    }
+    err_code rc = ERR_OK;
+    while (rc == ERR_OK && sqlite3_step(q) == SQLITE_ROW) {
+        const char *k = (const char *)sqlite3_column_text(q, 0);
+        char v[SESSION_PEER_VALUE_MAX + 1];
+        int n = sqlite3_column_bytes(q, 1);
+        if (n < 0 || (size_t)n > SESSION_PEER_VALUE_MAX) {
+            continue;
+        }
+        memcpy(v, sqlite3_column_blob(q, 1), (size_t)n);
+        v[n] = '\0';
+        struct session_peer p;
+        if (session_peer_parse(k + strlen(SESSION_PEER_META_PREFIX), v, &p)) {
+            rc = fn(ctx, &p);
+        }
+    }
+    sqlite3_finalize(q);
+    return rc;
+}

@@ -20,6 +20,7 @@
 #include "channel.h"
 #include "err.h"
 #include "limits.h"
+#include "transport.h"
 
 struct replica;
 
@@ -59,6 +60,22 @@ struct session_report {
     uint64_t behind; /* logs still unequal at the end (scope, forks, limits) */
     char msg[160];   /* on error: what was wrong, never data */
 };
+
+/* The last sync with a peer, as `cdht sync` recorded it (meta "peer/URL"): for `cdht status`. */
+struct session_peer {
+    char url[TRANSPORT_URL_SIZE_MAX + 1];
+    int64_t attempt_ms, success_ms; /* 0: never */
+    int result;                     /* err_code of the last attempt */
+    uint64_t bytes_sent, bytes_received, pulled, pushed, held;
+    char msg[160];
+};
+#define SESSION_PEER_META_PREFIX "peer/"
+/* Records an attempt with url that ended in rc (keeps the last success's time). */
+err_code session_record(struct replica *r, const char *url, err_code rc,
+                        const struct session_report *rep) WARN_UNUSED;
+typedef err_code (*session_peer_fn)(void *ctx, const struct session_peer *p);
+/* Calls fn for every peer recorded, in URL order. */
+err_code session_peers(struct replica *r, session_peer_fn fn, void *ctx) WARN_UNUSED;
 
 /* One whole sync with the callee at url whose device key is peer_pk, bounded by timeout_ms.
  * ERR_OK when every log both sides may hold ended equal; ERR_AGAIN on timeout (never "done");

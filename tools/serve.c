@@ -148,6 +148,10 @@ cmd_sync(int argc, char **argv)
     }
     struct session_report rep;
     err_code rc = session_sync(r, peer, pk, timeout * 1000, &rep);
+    /* What status will tell: the attempt, failed or not (never "done" on a timeout). */
+    if (session_record(r, peer, rc, &rep) != ERR_OK) {
+        fprintf(stderr, "cdht sync: the result could not be recorded for cdht status\n");
+    }
     replica_close(r);
     fprintf(stderr,
             "sync with %s: %llu leaves pulled (%llu held), %llu pushed, %llu requests, %llu "

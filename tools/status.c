@@ -6,11 +6,13 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "commands.h"
 #include "note.h"
 #include "replica.h"
+#include "session.h"
 #include "store.h"
 #include "trust.h"
 
@@ -93,6 +95,58 @@ status_held(struct replica *r, int json)
         printf("; cdht quarantine list)");
     }
     sqlite3_finalize(s);
+}
+
+/* ms since the epoch as YYYY-MM-DDTHH:MM:SSZ, or "never". */
+static void
+status_time(int64_t ms, char out[32])
+{
+    if (ms <= 0) {
+        snprintf(out, 32, "never");
+        return;
+    }
+    time_t s = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&s, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+struct status_peers {
+    int json;
+    unsigned n;
+};
+
+static err_code
+status_peer(void *ctx, const struct session_peer *p)
+{
+    struct status_peers *sp = ctx;
+    char a[32], s[32];
+    status_time(p->attempt_ms, a);
+    status_time(p->success_ms, s);
+    if (sp->json) {
+        printf("%s{\"url\": ", sp->n ? ", " : "");
+        cli_json_str(stdout, p->url);
+        printf(", \"last_attempt\": \"%s\", \"last_success\": \"%s\", \"result\": \"%s\", "
+               "\"error\": ",
+               a, s, p->result == ERR_OK ? "ok" : err_str((err_code)p->result));
+        cli_json_str(stdout, p->msg);
+        printf(", \"pulled\": %llu, \"held\": %llu, \"pushed\": %llu, \"bytes_sent\": %llu, "
+               "\"bytes_received\": %llu}",
+               (unsigned long long)p->pulled, (unsigned long long)p->held,
+               (unsigned long long)p->pushed, (unsigned long long)p->bytes_sent,
+               (unsigned long long)p->bytes_received);
+    } else {
+        printf("peer:          %s: last attempt %s %s%s%s; pulled %llu (held %llu), pushed %llu; "
+               "%llu B sent, %llu B received; last success %s\n",
+               p->url, a, p->result == ERR_OK ? "ok" : "FAILED: ",
+               p->result == ERR_OK ? "" : err_str((err_code)p->result),
+               p->result == ERR_OK || !p->msg[0] ? "" : " (see cdht sync's message)",
+               (unsigned long long)p->pulled, (unsigned long long)p->held,
+               (unsigned long long)p->pushed, (unsigned long long)p->bytes_sent,
+               (unsigned long long)p->bytes_received, s);
+    }
+    sp->n++;
+    return ERR_OK;
 }
 
 int
@@ -186,8 +240,13 @@ cmd_status(int argc, char **argv)
                logs, devices, leaves);
         status_held(r, 1);
         printf("}, \"held\": %lld, \"equivocations\": %lld, \"cosignatures\": %lld, "
-               "\"skewed_leaves\": %lld}\n",
+               "\"skewed_leaves\": %lld, \"peers\": [",
                held, equiv, cosigs, skew);
+        struct status_peers sp = {.json = 1};
+        if (rc == ERR_OK) {
+            rc = session_peers(r, status_peer, &sp);
+        }
+        printf("]}\n");
     } else {
         if (self.limited) {
             printf("WARNING:       this device is %s: its leaves after index %lld do not count\n",
@@ -202,6 +261,13 @@ cmd_status(int argc, char **argv)
         printf("equivocations: %lld%s\n", equiv, equiv ? " (cdht log equivocations)" : "");
         printf("cosignatures:  %lld\n", cosigs);
         printf("clock skew:    %lld leaves dated far ahead of their arrival\n", skew);
+        struct status_peers sp = {.json = 0};
+        if (rc == ERR_OK) {
+            rc = session_peers(r, status_peer, &sp);
+        }
+        if (sp.n == 0) {
+            printf("peers:         none synced over the network yet\n");
+        }
     }
     replica_close(r);
     if (rc != ERR_OK) {
