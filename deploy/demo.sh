@@ -2,7 +2,8 @@
 # make demo: cdht's main job on its embedded default, until the network exists (issue 4): a
 # province root, a commune office (hub) and two village branches, each with its own replica in
 # a temporary folder, exchange signed bundles as a USB stick would carry them. It shows the key
-# ceremony and enrolment, the bundle round trip with each village holding only its own people,
+# ceremony and enrolment, a village syncing with the commune over the network (cdht serve and
+# cdht sync on 127.0.0.1) and another by USB bundle, each village holding only its own people,
 # a write refused outside a village, a conflict between the commune and a village editing one
 # person, the commune's counts per village, a stolen laptop revoked, an audit, and a tampered
 # bundle being refused. Everything it creates is removed at the end.
@@ -79,11 +80,19 @@ echo "village A's laptop may not register people of village B:"
 cdht person add --home "$VA" --unit 44001002 --name "Lê Văn Cường" --birth-year 1990 \
     --gender male || true
 
-say "USB to the commune: each village exports only what the commune lacks (its heads file)"
+say "village A has a link: it syncs with the commune over the network (127.0.0.1, encrypted)"
+PORT=$((42000 + $$ % 2000))
+"$CDHT" serve --home "$COMMUNE" --listen "tcp://127.0.0.1:$PORT" 2>"$DEMO/serve.log" &
+SERVE_PID=$!
+trap 'kill "$SERVE_PID" 2>/dev/null; wait "$SERVE_PID" 2>/dev/null; rm -rf "$DEMO"' EXIT
+for _ in $(seq 50); do grep -q "listening" "$DEMO/serve.log" && break; sleep 0.1; done
+COMMUNE_KEY=$(cdht whoami --home "$COMMUNE" | sed -n 1p)
+cdht sync --home "$VA" --peer "tcp://127.0.0.1:$PORT" --peer-key "$COMMUNE_KEY" --timeout 30
+cdht status --home "$VA" | grep '^peer:'
+
+say "village B has none: a USB stick carries only what the commune lacks (its heads file)"
 cdht log heads --home "$COMMUNE" -o "$DEMO/commune.heads"
-cdht bundle export --home "$VA" -o "$DEMO/a.bundle" --since "$DEMO/commune.heads"
 cdht bundle export --home "$VB" -o "$DEMO/b.bundle" --since "$DEMO/commune.heads"
-cdht bundle import --home "$COMMUNE" "$DEMO/a.bundle"
 cdht bundle import --home "$COMMUNE" "$DEMO/b.bundle"
 cdht bundle import --home "$COMMUNE" "$DEMO/b.bundle"   # the same stick twice: nothing changes
 
