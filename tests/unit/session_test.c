@@ -141,3 +141,78 @@ Test(session, push_over_loopback_is_encrypted)
     free(h);
     deploy_world_free(&w);
 }
+
+/* Hostile input straight into the callee: garbage, a truncated or oversized message, a message
+ * for no session, a replayed handshake. Each gets an empty answer (the caller is dropped), and
+ * an honest caller is served after them. */
+Test(session, hostile_messages_dropped)
+{
+    struct deploy w;
+    deploy_world(&w, dir, "host", 1);
+    struct session_server s;
+    cr_assert_eq(session_server_init(&s, w.H), ERR_OK);
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    static const uint8_t garbage[] = "GET / HTTP/1.0\r\n\r\n";
+    cr_assert_eq(session_server_handle(&s, garbage, sizeof garbage, &out, &out_len), ERR_OK);
+    cr_assert_eq(out_len, 0);
+    free(out);
+    /* A handshake from the writer, kept to replay. */
+    struct channel ch;
+    uint8_t hello[CHANNEL_HELLO_SIZE(0)];
+    size_t hello_len = 0;
+    cr_assert_eq(channel_init(&ch, w.A->keys.sk, "cdht", 1), ERR_OK);
+    cr_assert_eq(channel_initiate(&ch, w.H->pk, NULL, 0, hello, sizeof hello, &hello_len), ERR_OK);
+    /* Truncated. */
+    cr_assert_eq(session_server_handle(&s, hello, hello_len / 2, &out, &out_len), ERR_OK);
+    cr_assert_eq(out_len, 0);
+    free(out);
+    /* Genuine: answered. */
+    cr_assert_eq(session_server_handle(&s, hello, hello_len, &out, &out_len), ERR_OK);
+    cr_assert_gt(out_len, 0);
+    size_t plen = 0;
+    cr_assert_eq(channel_finish(&ch, out, out_len, NULL, 0, &plen), ERR_OK);
+    free(out);
+    /* Oversized transport message for the session. */
+    uint8_t *big = calloc(1, CHANNEL_MSG_SIZE_MAX + 16);
+    big[0] = 1;
+    big[1] = CHANNEL_MSG_TRANSPORT;
+    cr_assert_eq(session_server_handle(&s, big, CHANNEL_MSG_SIZE_MAX + 16, &out, &out_len), ERR_OK);
+    cr_assert_eq(out_len, 0);
+    free(out);
+    /* A transport message for no session (random tag). */
+    memset(big + 2, 0x5a, 64);
+    cr_assert_eq(session_server_handle(&s, big, 64, &out, &out_len), ERR_OK);
+    cr_assert_eq(out_len, 0);
+    free(out);
+    free(big);
+    channel_wipe(&ch);
+    session_server_free(&s);
+    /* An honest caller after all that. */
+    struct hub *h = calloc(1, sizeof *h);
+    h->capture = malloc(CAPTURE_MAX);
+    cr_assert_eq(uv_loop_init(&h->loop), 0);
+    cr_assert_eq(session_server_init(&h->s, w.H), ERR_OK);
+    unsigned start = (unsigned)getpid() % TEST_PORT_SPAN + 100;
+    err_code rc = ERR_AGAIN;
+    for (unsigned k = 0; k < 50 && rc == ERR_AGAIN; k++) {
+        snprintf(h->url, sizeof h->url, "tcp://127.0.0.1:%u",
+                 TEST_PORT_BASE + (start + k) % TEST_PORT_SPAN);
+        rc = transport_open(&h->t, &h->loop, TRANSPORT_LISTEN, h->url, on_request, h, NULL);
+    }
+    cr_assert_eq(rc, ERR_OK);
+    uv_async_init(&h->loop, &h->stop, on_stop);
+    h->stop.data = h;
+    pthread_t th;
+    cr_assert_eq(pthread_create(&th, NULL, hub_main, h), 0);
+    struct session_report rep;
+    rc = session_sync(w.A, h->url, w.H->pk, 20000, &rep);
+    uv_async_send(&h->stop);
+    cr_assert_eq(pthread_join(th, NULL), 0);
+    cr_assert_eq(rc, ERR_OK, "%s", rep.msg);
+    session_server_free(&h->s);
+    cr_assert_eq(uv_loop_close(&h->loop), 0);
+    free(h->capture);
+    free(h);
+    deploy_world_free(&w);
+}
