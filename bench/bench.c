@@ -7,6 +7,7 @@
  * rows as CSV, audit rate, and the import's peak RSS (measured on the real cdht process).
  */
 #include <pthread.h>
+#include <signal.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -561,6 +562,105 @@ bench_sync(struct replica *branch, struct replica *hub, double *wire)
     return t;
 }
 
+/* Fan-in: BENCH_FANIN_BRANCHES branches of BENCH_FANIN_ROWS rows each sync at once into one
+ * hub, a real `cdht serve` process whose peak RSS is read when it exits (SIGTERM). */
+#define BENCH_FANIN_BRANCHES 50u
+#define BENCH_FANIN_ROWS 2000u
+
+struct bench_fanin_arg {
+    struct replica *r;
+    const char *url;
+    const uint8_t *hub_pk;
+    err_code rc;
+};
+
+static void *
+bench_fanin_main(void *p)
+{
+    struct bench_fanin_arg *a = p;
+    struct session_report rep;
+    a->rc = session_sync(a->r, a->url, a->hub_pk, 600000, &rep);
+    if (a->rc != ERR_OK) {
+        fprintf(stderr, "bench: fan-in sync: %s\n", rep.msg);
+    }
+    return NULL;
+}
+
+static void
+bench_fanin(const char *cdht, const char *dir, struct bench_row *rows)
+{
+    struct replica *hub = bench_replica(dir, "fanin-hub");
+    uint8_t hub_pk[KEY_PUBLIC_SIZE];
+    char home[600], url[64], log[700];
+    memcpy(hub_pk, hub->pk, KEY_PUBLIC_SIZE);
+    snprintf(home, sizeof home, "%s/fanin-hub", dir);
+    replica_close(hub);
+    struct replica **br = calloc(BENCH_FANIN_BRANCHES, sizeof *br);
+    struct bench_fanin_arg *args = calloc(BENCH_FANIN_BRANCHES, sizeof *args);
+    pthread_t *th = calloc(BENCH_FANIN_BRANCHES, sizeof *th);
+    for (unsigned i = 0; i < BENCH_FANIN_BRANCHES; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "fanin-%u", i);
+        br[i] = bench_replica(dir, name);
+        for (unsigned j = 0; j < BENCH_FANIN_ROWS; j++) {
+            replica_new_id(rows[j].id);
+        }
+        bench_bulk(br[i], rows, BENCH_FANIN_ROWS, 1);
+    }
+    snprintf(url, sizeof url, "tcp://127.0.0.1:%u",
+             BENCH_SYNC_PORT_BASE + BENCH_SYNC_PORT_SPAN + (unsigned)getpid() % 1000u);
+    snprintf(log, sizeof log, "%s/fanin-serve.log", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        if (freopen(log, "w", stderr) == NULL) {
+            _exit(126);
+        }
+        execl(cdht, cdht, "serve", "--home", home, "--listen", url, (char *)NULL);
+        _exit(127);
+    }
+    /* Wait (bounded) for its "listening" line. */
+    for (int k = 0; k < 100; k++) {
+        char buf[256] = "";
+        FILE *f = fopen(log, "r");
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f) {
+            fclose(f);
+        }
+        buf[n] = '\0';
+        if (strstr(buf, "listening") != NULL) {
+            break;
+        }
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    double t0 = bench_now();
+    for (unsigned i = 0; i < BENCH_FANIN_BRANCHES; i++) {
+        args[i] = (struct bench_fanin_arg){.r = br[i], .url = url, .hub_pk = hub_pk};
+        pthread_create(&th[i], NULL, bench_fanin_main, &args[i]);
+    }
+    int failed = 0;
+    for (unsigned i = 0; i < BENCH_FANIN_BRANCHES; i++) {
+        pthread_join(th[i], NULL);
+        failed |= args[i].rc != ERR_OK;
+    }
+    double t = bench_now() - t0;
+    kill(pid, SIGTERM);
+    int status = 0;
+    struct rusage ru;
+    if (wait4(pid, &status, 0, &ru) != pid || failed) {
+        fprintf(stderr, "bench: fan-in failed\n");
+        exit(3);
+    }
+    bench_put("fanin_s", t);
+    bench_put("hub_peak_rss_mib", (double)ru.ru_maxrss / 1024.0);
+    for (unsigned i = 0; i < BENCH_FANIN_BRANCHES; i++) {
+        replica_close(br[i]);
+    }
+    free(br);
+    free(args);
+    free(th);
+}
+
 /* Removes the benchmark's temporary folder (hundreds of MB): every exit path calls it. */
 static int
 bench_cleanup(const char *dir)
@@ -660,6 +760,15 @@ main(int argc, char **argv)
     replica_close(hub);
     bench_put("sync_changes_per_s", n / t_sync);
     bench_put("sync_wire_vs_zstd_csv", wire / (double)zcsv);
+    if (only != NULL && strcmp(only, "fanin") == 0) {
+        bench_fanin(cdht, dir, rows);
+        for (unsigned i = 0; i < bench_n; i++) {
+            printf("%-28s %16.3f\n", bench_results[i].name, bench_results[i].value);
+        }
+        replica_close(a);
+        replica_close(b);
+        return bench_cleanup(dir);
+    }
     bench_put("zstd_csv_bytes", (double)zcsv);
     if (only != NULL && strcmp(only, "bundle") == 0) {
         printf("bundle: export+import %.3f s (%.0f rows/s), %ld bytes, zstd -3 csv %ld bytes\n",
@@ -727,17 +836,27 @@ main(int argc, char **argv)
     bench_put("audit_replay_rows_per_s", (double)(n + BENCH_SINGLE_COMMITS) / t_replay);
     replica_close(a);
 
-    /* 6. Trust: the audit of a deployment, and a revocation. */
+    /* 6. Network fan-in into a real cdht serve. */
+    bench_fanin(cdht, dir, rows);
+
+    /* 7. Trust: the audit of a deployment, and a revocation. */
     bench_trust(dir, rows);
 
     static const struct {
         const char *name, *target;
     } targets[] = {
-        {"commit_bulk_vs_sqlite", "<= 2.0"},  {"bundle_import_rows_per_s", ">= 100000"},
-        {"bundle_vs_zstd_csv", "<= 1.1"},     {"audit_leaves_per_s", ">= 500000"},
-        {"commit_single_p99_ms", "< 20"},     {"import_peak_rss_mib", "< 64, flat"},
-        {"audit_changes_per_s", ">= 300000"}, {"revocation_10k_s", "< 2"},
-        {"sync_changes_per_s", ">= 100000"},  {"sync_wire_vs_zstd_csv", "<= 1.1"},
+        {"commit_bulk_vs_sqlite", "<= 2.0"},
+        {"bundle_import_rows_per_s", ">= 100000"},
+        {"bundle_vs_zstd_csv", "<= 1.1"},
+        {"audit_leaves_per_s", ">= 500000"},
+        {"commit_single_p99_ms", "< 20"},
+        {"import_peak_rss_mib", "< 64, flat"},
+        {"audit_changes_per_s", ">= 300000"},
+        {"revocation_10k_s", "< 2"},
+        {"sync_changes_per_s", ">= 100000"},
+        {"sync_wire_vs_zstd_csv", "<= 1.1"},
+        {"fanin_s", "< 5"},
+        {"hub_peak_rss_mib", "< 64"},
     };
     FILE *f = fopen(out, "w");
     fprintf(f, "{");

@@ -45,9 +45,10 @@ session_key_b64(const uint8_t key[KEY_PUBLIC_SIZE], char out[48])
 }
 
 static void
-session_slot_drop(struct session_slot *sl)
+session_slot_drop(struct session_server *s, struct session_slot *sl)
 {
     channel_wipe(&sl->ch);
+    s->cached -= sl->reply_len;
     free(sl->reply);
     memset(sl, 0, sizeof *sl);
 }
@@ -76,7 +77,7 @@ session_server_free(struct session_server *s)
 {
     if (s->slots != NULL) {
         for (unsigned i = 0; i < SESSION_SLOTS_MAX; i++) {
-            session_slot_drop(&s->slots[i]);
+            session_slot_drop(s, &s->slots[i]);
         }
     }
     free(s->slots);
@@ -347,7 +348,7 @@ session_slot_new(struct session_server *s, int64_t now)
     for (unsigned i = 0; i < SESSION_SLOTS_MAX; i++) {
         struct session_slot *sl = &s->slots[i];
         if (sl->used && now - sl->last_ms > SESSION_IDLE_MS) {
-            session_slot_drop(sl);
+            session_slot_drop(s, sl);
         }
         if (!sl->used) {
             return sl;
@@ -356,7 +357,7 @@ session_slot_new(struct session_server *s, int64_t now)
             oldest = sl;
         }
     }
-    session_slot_drop(oldest);
+    session_slot_drop(s, oldest);
     return oldest;
 }
 
@@ -374,7 +375,7 @@ session_handshake(struct session_server *s, const uint8_t *in, size_t len, uint8
     }
     if (rc != ERR_OK) {
         diag_warn("SYNC-HANDSHAKE", "a handshake message was refused: %s", err_str(rc));
-        session_slot_drop(sl);
+        session_slot_drop(s, sl);
         return ERR_OK; /* an empty reply: the caller is dropped */
     }
     const char *why = "refused";
@@ -384,17 +385,17 @@ session_handshake(struct session_server *s, const uint8_t *in, size_t len, uint8
         session_key_b64(sl->peer, k);
         diag_warn("SYNC-REFUSED", "device %s refused: %s", k, rc == ERR_DENIED ? why : err_str(rc));
         s->refused++;
-        session_slot_drop(sl);
+        session_slot_drop(s, sl);
         return rc == ERR_DENIED ? ERR_OK : rc;
     }
     uint8_t *buf = malloc(CHANNEL_WELCOME_SIZE(0));
     if (buf == NULL) {
-        session_slot_drop(sl);
+        session_slot_drop(s, sl);
         return ERR_NOMEM;
     }
     if ((rc = channel_admit(&sl->ch, NULL, 0, buf, CHANNEL_WELCOME_SIZE(0), out_len)) != ERR_OK) {
         free(buf);
-        session_slot_drop(sl);
+        session_slot_drop(s, sl);
         return rc;
     }
     channel_session_tag(&sl->ch, sl->tag);
@@ -494,11 +495,14 @@ session_server_handle(struct session_server *s, const uint8_t *in, size_t len, u
         free(sealed);
         return rc;
     }
+    s->cached -= sl->reply_len;
     free(sl->reply);
-    sl->reply = malloc(*out_len);
-    if (sl->reply != NULL) {
+    sl->reply = NULL;
+    sl->reply_len = 0;
+    if (s->cached + *out_len <= SESSION_REPLY_CACHE_MAX && (sl->reply = malloc(*out_len)) != NULL) {
         memcpy(sl->reply, sealed, *out_len);
         sl->reply_len = *out_len;
+        s->cached += *out_len;
     }
     *out = sealed;
     return ERR_OK;

@@ -29,6 +29,11 @@ struct replica;
 #define SESSION_SLOTS_MAX 64u
 /* A session unused this long is forgotten (its caller handshakes again). */
 #define SESSION_IDLE_MS (120 * 1000)
+/* Bytes of sealed replies a callee keeps for resends, all sessions together: a PULL reply is up
+ * to a batch (1.5 MiB), so fifty sessions at once would keep 75 MiB; past the budget a reply is
+ * not kept, and a resend of it gets an empty answer (the caller's sync fails and the next one
+ * resumes). 16 MiB keeps the hub's memory within its target whatever the fan-in. */
+#define SESSION_REPLY_CACHE_MAX (16u * 1024u * 1024u)
 /* A caller's default bound on a whole sync (`cdht sync --timeout`). */
 #define SESSION_TIMEOUT_MS_DEFAULT (60 * 1000)
 /* Rounds of pulls and pushes per log in one sync: a log of 10 million leaves in batches of
@@ -42,6 +47,7 @@ struct session_server {
     char network[CHANNEL_NETWORK_SIZE_MAX + 1];
     struct session_slot *slots; /* SESSION_SLOTS_MAX, owned */
     uint64_t refused;           /* handshakes refused (unknown or revoked device) */
+    size_t cached;              /* bytes of sealed replies kept (<= SESSION_REPLY_CACHE_MAX) */
 };
 
 err_code session_server_init(struct session_server *s, struct replica *r) WARN_UNUSED;

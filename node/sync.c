@@ -103,7 +103,7 @@ sync_batch_build(struct replica *r, const uint8_t key[KEY_PUBLIC_SIZE], uint64_t
         wire_batch_writer_init(&w);
         rc = sync_batch_fill(r, &h, from, &end, &w, &why);
         if (rc == ERR_OK) {
-            rc = wire_batch_writer_finish(&w, WIRE_BATCH_BYTES_MAX, &zst, &zst_len, &why);
+            rc = wire_batch_writer_finish(&w, SYNC_BATCH_BYTES_MAX, &zst, &zst_len, &why);
         }
         wire_batch_writer_release(&w);
         if (rc == ERR_MSGSIZE && end - from > 1) {
