@@ -23,9 +23,9 @@ struct replica;
  * compress well inside WIRE_BATCH_BYTES_MAX, and one batch is one transaction on the receiver
  * (STORE_APPLY_BATCH_MAX). */
 #define SYNC_BATCH_LEAVES_DEFAULT STORE_APPLY_BATCH_MAX
-/* Compressed leaf bytes a batch carries at most: the wire's bound. Measured with fifty callers
- * at once (cdht-bench --only fanin): 256 KiB and 512 KiB batches cut the hub's peak RSS only
- * from 99 to 88-90 MiB and cost a third of the throughput, so the peak is not the batches. */
+/* Compressed leaf bytes a batch carries at most: the wire's bound. (Batches of 256 and 512 KiB
+ * were measured with fifty callers at once: they cost a third of the throughput and changed the
+ * hub's peak memory little; it is 25 MiB.) */
 #define SYNC_BATCH_BYTES_MAX WIRE_BATCH_BYTES_MAX
 
 /* Builds the batch of log key from index from: at most max_leaves leaves (0: the default), never
