@@ -481,6 +481,21 @@ replica_grow(void ***arr, size_t n)
     return ERR_OK;
 }
 
+/* A copy of a device key in the arena, as a protobuf bytes field. */
+static err_code
+replica_subject(struct replica_txn *t, const uint8_t subject[KEY_PUBLIC_SIZE],
+                ProtobufCBinaryData *out)
+{
+    uint8_t *key = replica_alloc(t, KEY_PUBLIC_SIZE);
+    if (key == NULL) {
+        return ERR_NOMEM;
+    }
+    memcpy(key, subject, KEY_PUBLIC_SIZE);
+    out->data = key;
+    out->len = KEY_PUBLIC_SIZE;
+    return ERR_OK;
+}
+
 err_code
 replica_txn_cert(struct replica_txn *t, const uint8_t subject[KEY_PUBLIC_SIZE], const char *role,
                  const char *unit, const char *expires, const char *name)
@@ -490,15 +505,13 @@ replica_txn_cert(struct replica_txn *t, const uint8_t subject[KEY_PUBLIC_SIZE], 
         return rc;
     }
     Cdht__Cert *ce = replica_alloc(t, sizeof *ce);
-    uint8_t *key = replica_alloc(t, KEY_PUBLIC_SIZE);
-    if (ce == NULL || key == NULL) {
+    if (ce == NULL) {
         return ERR_NOMEM;
     }
     cdht__cert__init(ce);
-    memcpy(key, subject, KEY_PUBLIC_SIZE);
-    ce->subject.data = key;
-    ce->subject.len = KEY_PUBLIC_SIZE;
-    if ((ce->role = replica_strdup(t, role)) == NULL || (ce->unit = replica_strdup(t, unit)) == NULL ||
+    if (replica_subject(t, subject, &ce->subject) != ERR_OK ||
+        (ce->role = replica_strdup(t, role)) == NULL ||
+        (ce->unit = replica_strdup(t, unit)) == NULL ||
         (expires != NULL && (ce->expires = replica_strdup(t, expires)) == NULL) ||
         (name != NULL && (ce->name = replica_strdup(t, name)) == NULL)) {
         return ERR_NOMEM;
@@ -516,14 +529,13 @@ replica_txn_revoke(struct replica_txn *t, const uint8_t subject[KEY_PUBLIC_SIZE]
         return rc;
     }
     Cdht__Revocation *rv = replica_alloc(t, sizeof *rv);
-    uint8_t *key = replica_alloc(t, KEY_PUBLIC_SIZE);
-    if (rv == NULL || key == NULL) {
+    if (rv == NULL) {
         return ERR_NOMEM;
     }
     cdht__revocation__init(rv);
-    memcpy(key, subject, KEY_PUBLIC_SIZE);
-    rv->subject.data = key;
-    rv->subject.len = KEY_PUBLIC_SIZE;
+    if (replica_subject(t, subject, &rv->subject) != ERR_OK) {
+        return ERR_NOMEM;
+    }
     rv->has_last_index = has_last ? 1 : 0;
     rv->last_index = last_index;
     if (reason != NULL && (rv->reason = replica_strdup(t, reason)) == NULL) {
