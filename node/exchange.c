@@ -252,10 +252,10 @@ exchange_export_log(void *ctx, const struct log_head *h)
     hdr.first = from;
     hdr.count = cp_size - from;
     if ((rc = bundle_write_log(x->w, &hdr)) != ERR_OK) {
-        return rc == ERR_MSGSIZE ? exchange_fail(x->rep, rc, NULL,
-                                                 "more logs than one bundle may carry (%u)",
-                                                 BUNDLE_LOGS_MAX)
-                                 : rc;
+        return rc == ERR_MSGSIZE
+                   ? exchange_fail(x->rep, rc, NULL, "more logs than one bundle may carry (%u)",
+                                   BUNDLE_LOGS_MAX)
+                   : rc;
     }
     sqlite3_stmt *s = NULL;
     int src = sqlite3_prepare_v2(
@@ -560,9 +560,10 @@ exchange_verify_checkpoint(struct replica *r, struct exchange_section *sec,
     note_log_name(sec->hdr.key, name);
     err_code rc = note_verify_checkpoint(rec->data, rec->len, name, sec->hdr.key, &cp);
     if (rc != ERR_OK) {
-        return exchange_fail(rep, rc == ERR_AUTH ? ERR_AUTH : ERR_CORRUPT, sec->hdr.key,
-                             "checkpoint at size %llu is malformed or its signature does not verify",
-                             (unsigned long long)(sec->hdr.first + sec->hdr.count));
+        return exchange_fail(
+            rep, rc == ERR_AUTH ? ERR_AUTH : ERR_CORRUPT, sec->hdr.key,
+            "checkpoint at size %llu is malformed or its signature does not verify",
+            (unsigned long long)(sec->hdr.first + sec->hdr.count));
     }
     uint64_t end = sec->hdr.first + sec->hdr.count;
     if (strcmp(cp.origin, name) != 0) {
@@ -694,8 +695,7 @@ exchange_verify_log(struct replica *r, struct exchange_section *sec,
         merkle_frontier_init(&sec->held.frontier);
     } else if (rc != ERR_OK) {
         return exchange_fail(rep, rc, sec->hdr.key,
-                             "the log held here cannot be read (%s): run cdht audit",
-                             err_str(rc));
+                             "the log held here cannot be read (%s): run cdht audit", err_str(rc));
     }
     if (sec->hdr.first + sec->hdr.count > LOG_SIZE_MAX) {
         return exchange_fail(rep, ERR_MSGSIZE, sec->hdr.key,
@@ -1107,8 +1107,7 @@ exchange_open(struct replica *r, const char *path, FILE **f, struct bundle_reade
         fclose(*f);
         *f = copy;
         if (crc != ERR_OK) {
-            return exchange_fail(rep, crc, NULL,
-                                 "cannot copy the bundle into the replica home: %s",
+            return exchange_fail(rep, crc, NULL, "cannot copy the bundle into the replica home: %s",
                                  err_str(crc));
         }
     }
