@@ -774,18 +774,9 @@ struct exchange_apply {
     int outside;        /* this section is outside scope: none of its records is stored */
 };
 
-static void
-exchange_u64_put(uint8_t b[8], uint64_t v)
-{
-    for (int i = 0; i < 8; i++) {
-        b[i] = (uint8_t)(v >> (56 - 8 * i));
-    }
-}
-
 static err_code
 exchange_batch_end(struct exchange_apply *a, int reopen)
 {
-    uint8_t hb[8];
     if (!reopen && a->dirty) {
         struct trust_report tr;
         err_code trc = trust_reconcile(a->r->st, &tr);
@@ -794,9 +785,8 @@ exchange_batch_end(struct exchange_apply *a, int reopen)
         }
         a->dirty = 0;
     }
-    exchange_u64_put(hb, a->hlc);
     err_code rc;
-    if ((rc = store_meta_put(a->r->st, "hlc", hb, 8)) != ERR_OK ||
+    if ((rc = replica_clock_put(a->r, a->hlc)) != ERR_OK ||
         (rc = store_commit(a->r->st)) != ERR_OK) {
         return rc;
     }
@@ -938,8 +928,6 @@ exchange_pass_apply(struct replica *r, struct bundle_reader *br, struct exchange
                     struct leaf_decoder *dec, const struct exchange_proofs *pf)
 {
     struct exchange_apply a = {.r = r, .dec = dec, .now_ms = hlc_wall_ms(), .pf = pf};
-    uint8_t hb[8];
-    size_t hn = 0;
     err_code rc = bundle_reader_rewind(br);
     if (rc != ERR_OK || (rc = trust_ctx_open(r->st, &a.trust)) != ERR_OK) {
         return rc;
@@ -954,11 +942,8 @@ exchange_pass_apply(struct replica *r, struct bundle_reader *br, struct exchange
         (rc = scope_of_replica(r, &a.scope, &a.scoped)) != ERR_OK) {
         goto out;
     }
-    if ((rc = store_meta_get(r->st, "hlc", hb, sizeof hb, &hn)) != ERR_OK) {
+    if ((rc = replica_clock_get(r, &a.hlc)) != ERR_OK) {
         goto out;
-    }
-    for (size_t i = 0; i < hn && i < 8; i++) {
-        a.hlc = a.hlc << 8 | hb[i];
     }
     if ((rc = exchange_apply_proofs(&a, rep)) != ERR_OK) {
         goto out;

@@ -759,18 +759,31 @@ replica_u64_put(uint8_t b[8], uint64_t v)
     }
 }
 
+err_code
+replica_clock_get(struct replica *r, uint64_t *hlc)
+{
+    uint8_t hb[8];
+    size_t hn = 0;
+    err_code rc = store_meta_get(r->st, "hlc", hb, sizeof hb, &hn);
+    *hlc = rc == ERR_OK && hn == 8 ? replica_u64_get(hb) : 0;
+    return rc;
+}
+
+err_code
+replica_clock_put(struct replica *r, uint64_t hlc)
+{
+    uint8_t hb[8];
+    replica_u64_put(hb, hlc);
+    return store_meta_put(r->st, "hlc", hb, 8);
+}
+
 /* Loads this device's log head and the replica clock inside the open transaction. */
 static err_code
 replica_load_head(struct replica *r, struct log_head *self, uint64_t *hlc)
 {
-    uint8_t hb[8];
-    size_t hn = 0;
     err_code rc = log_get(r->st, r->pk, self);
-    if (rc == ERR_OK) {
-        rc = store_meta_get(r->st, "hlc", hb, sizeof hb, &hn);
-    }
-    *hlc = rc == ERR_OK && hn == 8 ? replica_u64_get(hb) : 0;
-    return rc;
+    *hlc = 0;
+    return rc == ERR_OK ? replica_clock_get(r, hlc) : rc;
 }
 
 /* Persists the head, signs its checkpoint and stores the clock: the end of a commit or of a
@@ -778,12 +791,10 @@ replica_load_head(struct replica *r, struct log_head *self, uint64_t *hlc)
 static err_code
 replica_seal(struct replica *r, struct log_head *self, uint64_t hlc)
 {
-    uint8_t hb[8];
     err_code rc;
-    replica_u64_put(hb, hlc);
     if ((rc = log_save(r->st, self)) != ERR_OK ||
         (rc = replica_sign_checkpoint(r, self)) != ERR_OK ||
-        (rc = store_meta_put(r->st, "hlc", hb, 8)) != ERR_OK) {
+        (rc = replica_clock_put(r, hlc)) != ERR_OK) {
         return rc;
     }
     return ERR_OK;

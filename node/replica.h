@@ -80,6 +80,10 @@ err_code replica_init(const char *home, const struct replica_init_opts *o) WARN_
 err_code replica_open(struct replica **out, const char *home, unsigned flags, const char *pass,
                       size_t pass_len, const char **why) WARN_UNUSED;
 void replica_close(struct replica *r);
+/* The replica's hybrid logical clock (meta "hlc", 8 bytes big-endian), read and written inside
+ * the caller's transaction by every path that appends leaves (commit, import, sync). */
+err_code replica_clock_get(struct replica *r, uint64_t *hlc) WARN_UNUSED;
+err_code replica_clock_put(struct replica *r, uint64_t hlc) WARN_UNUSED;
 /* A long-running writer (cdht serve) lets go of the write lock between requests (on 0) and takes
  * it again for each (on 1; waits like replica_open, ERR_AGAIN after REPLICA_LOCK_WAIT_MS), so
  * that an operator's commands on the same home run meanwhile. Only for a REPLICA_WRITE open. */

@@ -262,30 +262,6 @@ sync_verify(struct replica *r, const Cdht__Sync__Batch *b, struct wire_batch_rea
     return ERR_OK;
 }
 
-/* The replica's clock as stored (8 bytes big-endian). */
-static err_code
-sync_hlc_get(struct replica *r, uint64_t *hlc)
-{
-    uint8_t hb[8];
-    size_t hn = 0;
-    err_code rc = store_meta_get(r->st, "hlc", hb, sizeof hb, &hn);
-    *hlc = 0;
-    for (size_t i = 0; rc == ERR_OK && i < hn && i < 8; i++) {
-        *hlc = *hlc << 8 | hb[i];
-    }
-    return rc;
-}
-
-static err_code
-sync_hlc_put(struct replica *r, uint64_t hlc)
-{
-    uint8_t hb[8];
-    for (int i = 0; i < 8; i++) {
-        hb[i] = (uint8_t)(hlc >> (56 - 8 * i));
-    }
-    return store_meta_put(r->st, "hlc", hb, 8);
-}
-
 err_code
 sync_batch_apply(struct replica *r, const Cdht__Sync__Batch *b, struct sync_apply_report *rep,
                  const char **why)
@@ -329,7 +305,8 @@ sync_batch_apply(struct replica *r, const Cdht__Sync__Batch *b, struct sync_appl
     int dirty = 0;
     uint64_t hlc = 0;
     int64_t now = hlc_wall_ms();
-    if ((rc = trust_pending(r->st, &dirty)) != ERR_OK || (rc = sync_hlc_get(r, &hlc)) != ERR_OK) {
+    if ((rc = trust_pending(r->st, &dirty)) != ERR_OK ||
+        (rc = replica_clock_get(r, &hlc)) != ERR_OK) {
         goto out;
     }
     if (!v.held && (rc = log_create(r->st, b->key.data, &v.head)) != ERR_OK) {
@@ -370,7 +347,7 @@ sync_batch_apply(struct replica *r, const Cdht__Sync__Batch *b, struct sync_appl
         rc = trust_reconcile(r->st, NULL);
     }
     if (rc == ERR_OK) {
-        rc = sync_hlc_put(r, hlc);
+        rc = replica_clock_put(r, hlc);
     }
     if (rc == ERR_OK) {
         rc = store_commit(r->st);
