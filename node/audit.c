@@ -34,10 +34,6 @@
 #include "trust.h"
 #include "witness.h"
 
-/* base64 of a public key with padding, and its NUL. */
-#define AUDIT_KEY_B64_SIZE 48u
-static_assert(AUDIT_KEY_B64_SIZE >= 4u * ((KEY_PUBLIC_SIZE + 2u) / 3u) + 1u, "base64 key fits");
-
 struct audit_ctx {
     struct store *st;
     struct store *scratch;     /* AUDIT_STATE: the logs replayed; NULL otherwise */
@@ -96,13 +92,6 @@ audit_emit(struct audit_ctx *a, const uint8_t *key, int has_index, uint64_t inde
 
 #define audit_report(a, key, index, kind, ...)                                                     \
     audit_emit((a), (key), 1, (index), (kind), __VA_ARGS__)
-
-static void
-audit_key_b64(const uint8_t key[KEY_PUBLIC_SIZE], char out[AUDIT_KEY_B64_SIZE])
-{
-    sodium_bin2base64(out, AUDIT_KEY_B64_SIZE, key, KEY_PUBLIC_SIZE,
-                      sodium_base64_VARIANT_ORIGINAL);
-}
 
 /* ---------- scope and units ---------- */
 
@@ -465,7 +454,7 @@ audit_cosigs_upto(struct audit_ctx *a, const struct log_head *h, struct audit_co
     err_code rc = ERR_OK;
     while (rc == ERR_OK && cs->row && (uint64_t)sqlite3_column_int64(cs->s, 1) <= size) {
         struct witness_cosig c = {.log_id = h->id};
-        char w[AUDIT_KEY_B64_SIZE] = "?";
+        char w[KEYS_B64_SIZE] = "?";
         c.size = (uint64_t)sqlite3_column_int64(cs->s, 1);
         c.time_s = (uint64_t)sqlite3_column_int64(cs->s, 3);
         a->sum->cosigs++;
@@ -480,7 +469,7 @@ audit_cosigs_upto(struct audit_ctx *a, const struct log_head *h, struct audit_co
             memcpy(c.witness, sqlite3_column_blob(cs->s, 0), KEY_PUBLIC_SIZE);
             memcpy(c.root, sqlite3_column_blob(cs->s, 2), HASH_SIZE);
             memcpy(c.sig, sqlite3_column_blob(cs->s, 4), SIG_SIZE);
-            audit_key_b64(c.witness, w);
+            keys_b64(c.witness, w);
             if (witness_cosig_verify(h->key, &c) != ERR_OK) {
                 audit_report(a, h->key, c.size, "bad-cosignature",
                              "the cosignature of witness %s at size %llu does not verify", w,

@@ -31,8 +31,6 @@
 #include "trust.h"
 #include "witness.h"
 
-#define EXCHANGE_KEY_B64_SIZE 45u
-
 /* Equivocation proofs an import holds between its passes: found in pass one (detected: that
  * log's section is another history and is skipped in pass two) or carried by the bundle. */
 struct exchange_proofs {
@@ -68,13 +66,6 @@ exchange_proofs_detected(const struct exchange_proofs *pf, const uint8_t key[KEY
     return 0;
 }
 
-static void
-exchange_key_b64(const uint8_t key[KEY_PUBLIC_SIZE], char out[EXCHANGE_KEY_B64_SIZE])
-{
-    sodium_bin2base64(out, EXCHANGE_KEY_B64_SIZE, key, KEY_PUBLIC_SIZE,
-                      sodium_base64_VARIANT_ORIGINAL);
-}
-
 static err_code exchange_fail(struct exchange_report *rep, err_code rc, const uint8_t *key,
                               const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
@@ -91,8 +82,8 @@ exchange_fail(struct exchange_report *rep, err_code rc, const uint8_t *key, cons
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     if (key != NULL) {
-        char k[EXCHANGE_KEY_B64_SIZE];
-        exchange_key_b64(key, k);
+        char k[KEYS_B64_SIZE];
+        keys_b64(key, k);
         snprintf(rep->msg, sizeof rep->msg, "log %s: %s", k, what);
     } else {
         snprintf(rep->msg, sizeof rep->msg, "%s", what);
@@ -619,8 +610,8 @@ exchange_verify_cosig(const struct exchange_section *sec, const struct bundle_re
                       struct exchange_report *rep)
 {
     const struct bundle_cosig *bc = &rec->cosig;
-    char wk[EXCHANGE_KEY_B64_SIZE];
-    exchange_key_b64(bc->witness, wk);
+    char wk[KEYS_B64_SIZE];
+    keys_b64(bc->witness, wk);
     if (bc->size == 0 || bc->size > sec->cp_size) {
         return exchange_fail(rep, ERR_CORRUPT, sec->hdr.key,
                              "cosignature by witness %s at size %llu is outside the signed "

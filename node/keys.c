@@ -571,3 +571,9 @@ keys_wipe(struct keys *k)
     }
     sodium_memzero(k, sizeof *k);
 }
+
+void
+keys_b64(const uint8_t pk[KEY_PUBLIC_SIZE], char out[KEYS_B64_SIZE])
+{
+    sodium_bin2base64(out, KEYS_B64_SIZE, pk, KEY_PUBLIC_SIZE, sodium_base64_VARIANT_ORIGINAL);
+}

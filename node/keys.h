@@ -13,6 +13,7 @@
 #ifndef CDHT_KEYS_H
 #define CDHT_KEYS_H
 
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +24,12 @@
 #define KEYS_FILE_PLAIN_SIZE 41u
 #define KEYS_FILE_SEALED_SIZE 113u
 #define KEYS_FILE_SIZE_MAX KEYS_FILE_SEALED_SIZE
+
+/* A public key as messages and listings show it: standard base64 with padding, 44 characters
+ * and a NUL. */
+#define KEYS_B64_SIZE 45u
+static_assert(KEYS_B64_SIZE == 4u * ((KEY_PUBLIC_SIZE + 2u) / 3u) + 1u, "base64 of a key and NUL");
+void keys_b64(const uint8_t pk[KEY_PUBLIC_SIZE], char out[KEYS_B64_SIZE]);
 
 struct keys {
     uint8_t pk[KEY_PUBLIC_SIZE];

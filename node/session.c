@@ -39,12 +39,6 @@ struct session_slot {
 };
 
 static void
-session_key_b64(const uint8_t key[KEY_PUBLIC_SIZE], char out[48])
-{
-    sodium_bin2base64(out, 48, key, KEY_PUBLIC_SIZE, sodium_base64_VARIANT_ORIGINAL);
-}
-
-static void
 session_slot_drop(struct session_server *s, struct session_slot *sl)
 {
     channel_wipe(&sl->ch);
@@ -305,7 +299,7 @@ session_dispatch(struct session_server *s, struct session_slot *sl, const Cdht__
                 a->code = (uint32_t)(arc != ERR_OK ? arc : ERR_DENIED);
                 if (arc != ERR_OK) {
                     char k[48];
-                    session_key_b64(b->key.data, k);
+                    keys_b64(b->key.data, k);
                     diag_warn("SYNC-PUSH", "a pushed batch of log %s refused: %s", k,
                               why ? why : err_str(arc));
                 }
@@ -382,7 +376,7 @@ session_handshake(struct session_server *s, const uint8_t *in, size_t len, uint8
     rc = session_admit(s, sl->peer, &sl->scope, &sl->scoped, &why);
     if (rc != ERR_OK) {
         char k[48];
-        session_key_b64(sl->peer, k);
+        keys_b64(sl->peer, k);
         diag_warn("SYNC-REFUSED", "device %s refused: %s", k, rc == ERR_DENIED ? why : err_str(rc));
         s->refused++;
         session_slot_drop(s, sl);

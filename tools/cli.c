@@ -289,7 +289,7 @@ cli_parse_key(const char *s, uint8_t key[KEY_PUBLIC_SIZE])
 void
 cli_key_b64(const uint8_t key[KEY_PUBLIC_SIZE], char out[48])
 {
-    sodium_bin2base64(out, 48, key, KEY_PUBLIC_SIZE, sodium_base64_VARIANT_ORIGINAL);
+    keys_b64(key, out);
 }
 
 void
@@ -380,7 +380,8 @@ int
 cli_write_failed(const struct cli *c, const struct replica *r, int rc)
 {
     if (rc == ERR_DENIED) {
-        return cli_fail(c, (err_code)rc, "refusing to write: this device is not entitled (%s); nothing was written",
+        return cli_fail(c, (err_code)rc,
+                        "refusing to write: this device is not entitled (%s); nothing was written",
                         r != NULL && r->denied[0] ? r->denied : "no certificate covers it");
     }
     if (rc == ERR_CLOCK) {
