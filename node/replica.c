@@ -650,7 +650,6 @@ replica_txn_put(struct replica_txn *t, const char *table, const char *pk, int ex
     /* With a pinned root every change to a scoped table names its unit, so that whether it
      * counts is a function of the leaf alone (node/trust.h): a change that does not set the
      * unit carries the row's current one. */
-    struct replica_cell scope_cell;
     char *scope_val = NULL;
     if (t->r->pinned && tb != NULL && tb->scope != NULL && !fresh) {
         int has = 0;
@@ -668,8 +667,7 @@ replica_txn_put(struct replica_txn *t, const char *table, const char *pk, int ex
         if (n > 0) {
             memcpy(more, cells, n * sizeof *cells);
         }
-        scope_cell = (struct replica_cell){.col = tb->scope, .type = SCHEMA_TEXT, .s = scope_val};
-        more[n++] = scope_cell;
+        more[n++] = (struct replica_cell){.col = tb->scope, .type = SCHEMA_TEXT, .s = scope_val};
         all = more;
     }
     cells = all;

@@ -128,8 +128,6 @@ Test(trust, unauthorised_leaves_held)
     unsetenv("CDHT_TEST_UNCHECKED_WRITES");
     cr_assert_eq(support_person_add(w.A, "Cuong", 1992, "4400101", id), ERR_OK);
     deploy_sync(dir, w.A, w.H);
-    uint64_t a_size = support_total_leaves(w.A);
-    (void)a_size;
     cr_assert_eq(deploy_q_int(w.H, "SELECT count(*) FROM person WHERE _live"), 2);
     cr_assert_eq(held_reason(w.H, w.A->pk, 1), TRUST_UNIT);
     cr_assert_eq(held_reason(w.H, w.A->pk, 2), TRUST_ISSUER);
@@ -138,8 +136,6 @@ Test(trust, unauthorised_leaves_held)
     cr_assert_eq(deploy_q_int(w.A, "SELECT count(*) FROM person WHERE _live"), 2);
     hash_eq(w.A, w.H);
     /* X's certificate did not count: X stays an unknown signer. */
-    struct trust_device d;
-    (void)d;
     cr_assert_eq(trust_device_get(w.H->st, X->pk, NULL, NULL), ERR_NOTFOUND);
     replica_close(X);
     deploy_world_free(&w);
