@@ -1192,8 +1192,7 @@ trust_judge_stored_scope(struct trust_ctx *t, const struct tview *v, const Cdht_
             if (strcmp(cell->col, succ ? "new_code" : "parent") == 0 &&
                 cell->value_case == CDHT__CELL__VALUE_S &&
                 !trust_stored_hub_covers(t, v, cell->s)) {
-                snprintf(detail, TRUST_DETAIL_SIZE,
-                         "%s %.32s is outside this device's hub grants",
+                snprintf(detail, TRUST_DETAIL_SIZE, "%s %.32s is outside this device's hub grants",
                          succ ? "successor" : "parent", cell->s);
                 return TRUST_UNIT;
             }
@@ -1603,6 +1602,7 @@ struct trecon {
     int64_t *apply;    /* leaves newly counting */
     size_t napply, capapply;
     struct trust_report rep;
+    struct leaf_decoder *dec; /* for a withdrawn leaf trust_settle must read itself */
 };
 
 /* Settles one leaf's new status against its stored one. c is its decoded commit. */
@@ -1650,14 +1650,29 @@ trust_settle(struct trecon *r, int64_t rowid, enum trust_reason why, const char 
         return ERR_OK;
     }
     if (!held) {
-        /* It counted: its rows are rebuilt without it. */
+        /* It counted: its rows are rebuilt without it. A caller that had no reason to decode
+         * the leaf (a trust leaf: the evaluation judged it) leaves c NULL. */
         r->rep.withdrawn++;
+        uint8_t *data = NULL;
+        size_t len = 0;
+        if (c == NULL) {
+            Cdht__Commit *dc = NULL;
+            if ((rc = log_leaf_read(r->st, rowid >> LOG_INDEX_BITS,
+                                    (uint64_t)rowid & (LOG_INDEX_LIMIT - 1), &data, &len)) !=
+                    ERR_OK ||
+                (rc = leaf_decoder_decode(r->dec, data, len, &dc)) != ERR_OK) {
+                free(data);
+                return rc;
+            }
+            c = dc;
+        }
         for (size_t i = 0; i < c->n_changes && rc == ERR_OK; i++) {
             const struct schema_table *t = schema_table_find(c->changes[i]->table);
             if (t != NULL) {
                 rc = trows_add(&r->rows, t->name, c->changes[i]->pk);
             }
         }
+        free(data);
     }
     if (rc == ERR_OK && !same) {
         rc = trust_hold(r->st, rowid, why, detail);
@@ -1784,6 +1799,7 @@ trust_reconcile(struct store *st, struct trust_report *rep)
     if ((rc = leaf_decoder_new(&dec)) != ERR_OK) {
         goto out;
     }
+    r.dec = dec;
     /* 1. Trust leaves: their status is the evaluation's. */
     for (size_t i = 0; i < s.nleaf && rc == ERR_OK; i++) {
         struct tleaf *l = &s.leaf[i];
@@ -1791,17 +1807,8 @@ trust_reconcile(struct store *st, struct trust_report *rep)
             snprintf(l->detail, TRUST_DETAIL_SIZE, "no valid certificate chain to the pinned root");
             l->status = TRUST_UNKNOWN_SIGNER;
         }
-        uint8_t *data = NULL;
-        size_t len = 0;
-        Cdht__Commit *c = NULL;
-        int64_t log_id = l->rowid >> LOG_INDEX_BITS;
-        if ((rc = log_leaf_read(st, log_id, l->index, &data, &len)) != ERR_OK) {
-            break;
-        }
-        if ((rc = leaf_decoder_decode(dec, data, len, &c)) == ERR_OK) {
-            rc = trust_settle(&r, l->rowid, l->status, l->detail, c);
-        }
-        free(data);
+        /* The leaf was decoded once already (trust_load); only a withdrawal reads it again. */
+        rc = trust_settle(&r, l->rowid, l->status, l->detail, NULL);
     }
     /* 2. Data leaves whose answer can have changed. */
     int shrank = 0, grew = 0;
