@@ -504,68 +504,117 @@ session_server_handle(struct session_server *s, const uint8_t *in, size_t len, u
 
 /* ---------- the caller ---------- */
 
-struct session_call {
-    uv_loop_t loop;
-    uv_timer_t deadline;
-    struct transport *t;
-    uint8_t *reply; /* the last reply, owned */
-    size_t reply_len;
-    int got, timed_out;
-    struct channel ch;
-    uint64_t next_id;
-    struct session_report *rep;
+/*
+ * The caller is a state machine driven by the replies, so that it runs in any libuv loop:
+ * `cdht sync` runs it in a loop of its own until it ends, `cdht serve` in its main loop beside
+ * the listener (its upstreams), without a thread and without blocking the answers it gives.
+ * One request is outstanding at a time; each reply decides the next request.
+ */
+enum session_phase {
+    PHASE_HANDSHAKE = 1, /* waiting for the handshake's second message */
+    PHASE_HELLO,         /* waiting for the hello reply */
+    PHASE_HEADS,         /* paging through the callee's heads, before the transfers */
+    PHASE_PULL,          /* pulling log peer[i] */
+    PHASE_PUSH,          /* pushing log mine[i] */
+    PHASE_CHECK,         /* paging through the callee's heads again, to check */
+    PHASE_DONE,          /* waiting for the done reply */
+    PHASE_ENDED,
 };
 
+struct session_call {
+    uv_loop_t *loop;
+    uv_timer_t deadline;
+    struct transport *t;
+    struct replica *r;
+    int hold; /* take the write lock around each write (the replica is shared) */
+    enum session_phase phase;
+    struct channel ch;
+    uint64_t next_id;
+    char net[REPLICA_META_SIZE_MAX];
+    char unit[REPLICA_META_SIZE_MAX];
+    struct heads_entry *peer, *mine; /* the callee's heads (paged in), this replica's */
+    size_t npeer, cap_peer, nmine;
+    uint8_t after[KEY_PUBLIC_SIZE];
+    int has_after;
+    unsigned pages;
+    size_t i;          /* the log being pulled (index in peer) or pushed (index in mine) */
+    unsigned rounds;   /* requests for that log so far */
+    int log_open;      /* the log at i is being moved */
+    int finished;      /* the done reply came: end with success once the lock is let go */
+    uint64_t theirs;   /* push: what the callee holds of mine[i] */
+    struct session_report rep;
+    session_done_fn done;
+    void *ctx;
+};
+
+static void session_call_free_cb(uv_handle_t *h);
+
+/* Ends the call once: tells the owner, then closes the socket and the timer (the call is freed
+ * when the loop has closed them). */
 static void
-session_on_reply(void *ctx, struct transport *t, const void *buf, size_t len)
+session_end(struct session_call *c, err_code rc)
 {
-    struct session_call *c = ctx;
-    (void)t;
-    free(c->reply);
-    c->reply = malloc(len ? len : 1);
-    if (c->reply != NULL) {
-        memcpy(c->reply, buf, len);
+    if (c->phase == PHASE_ENDED) {
+        return;
     }
-    c->reply_len = len;
-    c->got = 1;
-    c->rep->bytes_received += len;
-    uv_stop(&c->loop);
+    c->phase = PHASE_ENDED;
+    if (rc != ERR_OK && c->rep.msg[0] == '\0') {
+        snprintf(c->rep.msg, sizeof c->rep.msg, "%s", err_str(rc));
+    }
+    channel_wipe(&c->ch);
+    transport_close(c->t);
+    c->t = NULL;
+    uv_timer_stop(&c->deadline);
+    if (c->done != NULL) {
+        c->done(c->ctx, rc, &c->rep);
+    }
+    uv_close((uv_handle_t *)&c->deadline, session_call_free_cb);
+}
+
+static void
+session_call_free_cb(uv_handle_t *h)
+{
+    struct session_call *c = h->data;
+    free(c->peer);
+    free(c->mine);
+    free(c);
 }
 
 static void
 session_on_deadline(uv_timer_t *t)
 {
     struct session_call *c = t->data;
-    c->timed_out = 1;
-    uv_stop(&c->loop);
+    snprintf(c->rep.msg, sizeof c->rep.msg, "timed out: the callee did not answer in time");
+    session_end(c, ERR_AGAIN);
 }
 
-/* Sends one message and waits for its reply (within the whole sync's deadline). */
-static err_code
-session_roundtrip(struct session_call *c, const uint8_t *msg, size_t len)
+void
+session_call_cancel(struct session_call *c)
 {
-    c->got = 0;
+    if (c != NULL && c->phase != PHASE_ENDED) {
+        snprintf(c->rep.msg, sizeof c->rep.msg, "cancelled: the node is stopping");
+        session_end(c, ERR_AGAIN);
+    }
+}
+
+/* Sends one message (a reply will drive the next step). */
+static err_code
+session_send(struct session_call *c, const uint8_t *msg, size_t len)
+{
     err_code rc = transport_send(c->t, msg, len);
     if (rc != ERR_OK) {
+        snprintf(c->rep.msg, sizeof c->rep.msg, "a request could not be sent: %s", err_str(rc));
         return rc;
     }
-    c->rep->bytes_sent += len;
-    c->rep->requests++;
-    while (!c->got && !c->timed_out) {
-        uv_run(&c->loop, UV_RUN_DEFAULT);
-    }
-    if (c->timed_out) {
-        snprintf(c->rep->msg, sizeof c->rep->msg, "timed out: the callee did not answer in time");
-        return ERR_AGAIN;
-    }
-    return c->reply != NULL ? ERR_OK : ERR_NOMEM;
+    c->rep.bytes_sent += len;
+    c->rep.requests++;
+    return ERR_OK;
 }
 
-/* One request through the channel; *out is the decoded reply (wire_reply_free). */
+/* Encodes, seals and sends one request. */
 static err_code
-session_request(struct session_call *c, Cdht__Sync__Request *q, Cdht__Sync__Reply **out)
+session_request(struct session_call *c, Cdht__Sync__Request *q)
 {
-    *out = NULL;
     q->has_version = q->has_id = 1;
     q->version = WIRE_VERSION;
     q->id = ++c->next_id;
@@ -574,7 +623,7 @@ session_request(struct session_call *c, Cdht__Sync__Request *q, Cdht__Sync__Repl
     const char *why = NULL;
     err_code rc = wire_request_encode(q, &enc, &enc_len, &why);
     if (rc != ERR_OK) {
-        snprintf(c->rep->msg, sizeof c->rep->msg, "a request could not be encoded: %s",
+        snprintf(c->rep.msg, sizeof c->rep.msg, "a request could not be encoded: %s",
                  why ? why : err_str(rc));
         return rc;
     }
@@ -587,368 +636,536 @@ session_request(struct session_call *c, Cdht__Sync__Request *q, Cdht__Sync__Repl
     rc = channel_seal(&c->ch, enc, enc_len, sealed, cap, &sealed_len);
     free(enc);
     if (rc == ERR_OK) {
-        rc = session_roundtrip(c, sealed, sealed_len);
+        rc = session_send(c, sealed, sealed_len);
     }
     free(sealed);
-    if (rc != ERR_OK) {
-        return rc;
-    }
-    if (c->reply_len == 0) {
-        snprintf(c->rep->msg, sizeof c->rep->msg, "the callee dropped the session");
+    return rc;
+}
+
+/* Opens and decodes the reply to the outstanding request; *out for wire_reply_free. */
+static err_code
+session_open_reply(struct session_call *c, const uint8_t *buf, size_t len,
+                   Cdht__Sync__Reply **out)
+{
+    *out = NULL;
+    if (len == 0) {
+        snprintf(c->rep.msg, sizeof c->rep.msg, "the callee dropped the session");
         return ERR_CLOSED;
     }
     uint8_t *plain = malloc(CHANNEL_PLAINTEXT_SIZE_MAX);
     size_t plen = 0;
     uint64_t counter = 0;
+    const char *why = NULL;
     if (plain == NULL) {
         return ERR_NOMEM;
     }
-    rc = channel_open(&c->ch, c->reply, c->reply_len, plain, CHANNEL_PLAINTEXT_SIZE_MAX, &plen,
-                      &counter);
+    err_code rc =
+        channel_open(&c->ch, buf, len, plain, CHANNEL_PLAINTEXT_SIZE_MAX, &plen, &counter);
     if (rc == ERR_OK) {
         rc = wire_reply_decode(plain, plen, out, &why);
         if (rc != ERR_OK) {
-            snprintf(c->rep->msg, sizeof c->rep->msg, "a malformed reply: %s",
+            snprintf(c->rep.msg, sizeof c->rep.msg, "a malformed reply: %s",
                      why ? why : err_str(rc));
         }
     } else {
-        snprintf(c->rep->msg, sizeof c->rep->msg, "a reply failed the channel: %s", err_str(rc));
+        snprintf(c->rep.msg, sizeof c->rep.msg, "a reply failed the channel: %s", err_str(rc));
     }
     free(plain);
-    if (rc == ERR_OK &&
-        ((*out)->id != q->id || (*out)->body_case == CDHT__SYNC__REPLY__BODY_ERROR)) {
-        if ((*out)->body_case == CDHT__SYNC__REPLY__BODY_ERROR) {
-            snprintf(c->rep->msg, sizeof c->rep->msg, "the callee refused: %s",
-                     (*out)->error->reason ? (*out)->error->reason : "no reason");
-            rc = (*out)->error->code == ERR_DENIED ? ERR_DENIED : ERR_PROTO;
-        } else {
-            snprintf(c->rep->msg, sizeof c->rep->msg, "a reply to another request");
-            rc = ERR_PROTO;
-        }
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    if ((*out)->body_case == CDHT__SYNC__REPLY__BODY_ERROR) {
+        snprintf(c->rep.msg, sizeof c->rep.msg, "the callee refused: %s",
+                 (*out)->error->reason ? (*out)->error->reason : "no reason");
+        rc = (*out)->error->code == ERR_DENIED ? ERR_DENIED : ERR_PROTO;
+    } else if ((*out)->id != c->next_id) {
+        snprintf(c->rep.msg, sizeof c->rep.msg, "a reply to another request");
+        rc = ERR_PROTO;
+    }
+    if (rc != ERR_OK) {
         wire_reply_free(*out);
         *out = NULL;
     }
     return rc;
 }
 
-/* All the callee's heads the caller may see, sorted (paged through). */
+/* Asks for the callee's next page of heads. */
 static err_code
-session_peer_heads(struct session_call *c, struct heads_entry **out, size_t *n)
+session_heads_next(struct session_call *c)
 {
-    *out = NULL;
-    *n = 0;
-    size_t cap = 0;
-    uint8_t after[KEY_PUBLIC_SIZE];
-    int has_after = 0;
-    for (unsigned page = 0; page < SESSION_ROUNDS_MAX; page++) {
-        Cdht__Sync__Request q = CDHT__SYNC__REQUEST__INIT;
-        Cdht__Sync__HeadsRequest hq = CDHT__SYNC__HEADS_REQUEST__INIT;
-        hq.has_heads_end = 1;
-        hq.heads_end = 1;
-        if (has_after) {
-            hq.has_after = 1;
-            hq.after.data = after;
-            hq.after.len = KEY_PUBLIC_SIZE;
-        }
-        q.body_case = CDHT__SYNC__REQUEST__BODY_HEADS;
-        q.heads = &hq;
-        Cdht__Sync__Reply *r = NULL;
-        err_code rc = session_request(c, &q, &r);
-        if (rc != ERR_OK) {
-            return rc;
-        }
-        if (r->body_case != CDHT__SYNC__REPLY__BODY_HEADS) {
-            wire_reply_free(r);
-            snprintf(c->rep->msg, sizeof c->rep->msg, "a heads request got another reply");
-            return ERR_PROTO;
-        }
-        for (size_t i = 0; i < r->heads->n_heads; i++) {
-            if (*n == cap) {
-                cap = cap ? cap * 2 : 64;
-                struct heads_entry *e = realloc(*out, cap * sizeof *e);
-                if (e == NULL) {
-                    wire_reply_free(r);
-                    return ERR_NOMEM;
-                }
-                *out = e;
-            }
-            const Cdht__Sync__LogHead *h = r->heads->heads[i];
-            memcpy((*out)[*n].key, h->key.data, KEY_PUBLIC_SIZE);
-            memcpy((*out)[*n].root, h->root.data, HASH_SIZE);
-            (*out)[*n].size = h->size;
-            (*n)++;
-            memcpy(after, h->key.data, KEY_PUBLIC_SIZE);
-            has_after = 1;
-        }
-        int end = r->heads->heads_end || r->heads->n_heads == 0;
-        wire_reply_free(r);
-        if (end) {
-            return ERR_OK;
-        }
+    if (++c->pages > SESSION_ROUNDS_MAX) {
+        snprintf(c->rep.msg, sizeof c->rep.msg, "the callee's heads do not end");
+        return ERR_MSGSIZE;
     }
-    return ERR_MSGSIZE;
+    Cdht__Sync__Request q = CDHT__SYNC__REQUEST__INIT;
+    Cdht__Sync__HeadsRequest hq = CDHT__SYNC__HEADS_REQUEST__INIT;
+    hq.has_heads_end = 1;
+    hq.heads_end = 1;
+    if (c->has_after) {
+        hq.has_after = 1;
+        hq.after.data = c->after;
+        hq.after.len = KEY_PUBLIC_SIZE;
+    }
+    q.body_case = CDHT__SYNC__REQUEST__BODY_HEADS;
+    q.heads = &hq;
+    return session_request(c, &q);
 }
 
+/* Starts paging through the callee's heads from the first. */
+static err_code
+session_heads_begin(struct session_call *c, enum session_phase phase)
+{
+    c->phase = phase;
+    c->npeer = 0;
+    c->has_after = 0;
+    c->pages = 0;
+    return session_heads_next(c);
+}
+
+/* Takes one page of heads; *end when the callee has no more. */
+static err_code
+session_heads_take(struct session_call *c, const Cdht__Sync__Reply *r, int *end)
+{
+    if (r->body_case != CDHT__SYNC__REPLY__BODY_HEADS) {
+        snprintf(c->rep.msg, sizeof c->rep.msg, "a heads request got another reply");
+        return ERR_PROTO;
+    }
+    for (size_t i = 0; i < r->heads->n_heads; i++) {
+        if (c->npeer == c->cap_peer) {
+            size_t cap = c->cap_peer ? c->cap_peer * 2 : 64;
+            struct heads_entry *e = realloc(c->peer, cap * sizeof *e);
+            if (e == NULL) {
+                return ERR_NOMEM;
+            }
+            c->peer = e;
+            c->cap_peer = cap;
+        }
+        const Cdht__Sync__LogHead *h = r->heads->heads[i];
+        memcpy(c->peer[c->npeer].key, h->key.data, KEY_PUBLIC_SIZE);
+        memcpy(c->peer[c->npeer].root, h->root.data, HASH_SIZE);
+        c->peer[c->npeer].size = h->size;
+        c->npeer++;
+        memcpy(c->after, h->key.data, KEY_PUBLIC_SIZE);
+        c->has_after = 1;
+    }
+    *end = r->heads->heads_end || r->heads->n_heads == 0;
+    return ERR_OK;
+}
+
+/* The size of log key in a sorted heads list (binary search); *found says whether it is there. */
 static uint64_t
 session_size_of(const struct heads_entry *e, size_t n, const uint8_t key[KEY_PUBLIC_SIZE],
                 int *found)
 {
-    for (size_t i = 0; i < n; i++) {
-        if (memcmp(e[i].key, key, KEY_PUBLIC_SIZE) == 0) {
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int cmp = memcmp(e[mid].key, key, KEY_PUBLIC_SIZE);
+        if (cmp == 0) {
             *found = 1;
-            return e[i].size;
+            return e[mid].size;
+        }
+        if (cmp < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
         }
     }
     *found = 0;
     return 0;
 }
 
-/* Pulls log key until this replica holds want leaves, or the callee has nothing more. */
-static err_code
-session_pull(struct session_call *c, struct replica *r, const uint8_t key[KEY_PUBLIC_SIZE],
-             uint64_t want)
+/* Moves on to the next log of the current phase. */
+static void
+session_next_log(struct session_call *c)
 {
-    for (unsigned round = 0; round < SESSION_ROUNDS_MAX; round++) {
-        struct log_head h;
-        err_code rc = log_get(r->st, key, &h);
-        uint64_t have = rc == ERR_OK ? h.size : 0;
-        if (rc != ERR_OK && rc != ERR_NOTFOUND) {
-            return rc;
-        }
-        if (have >= want) {
-            return ERR_OK;
-        }
-        Cdht__Sync__Request q = CDHT__SYNC__REQUEST__INIT;
-        Cdht__Sync__PullRequest pq = CDHT__SYNC__PULL_REQUEST__INIT;
-        Cdht__Sync__LogRange lr = CDHT__SYNC__LOG_RANGE__INIT;
-        Cdht__Sync__LogRange *lrp = &lr;
-        lr.has_key = lr.has_from = lr.has_max_leaves = 1;
-        lr.key.data = (uint8_t *)key;
-        lr.key.len = KEY_PUBLIC_SIZE;
-        lr.from = have;
-        lr.max_leaves = SYNC_BATCH_LEAVES_DEFAULT;
-        pq.logs = &lrp;
-        pq.n_logs = 1;
-        q.body_case = CDHT__SYNC__REQUEST__BODY_PULL;
-        q.pull = &pq;
-        Cdht__Sync__Reply *rp = NULL;
-        if ((rc = session_request(c, &q, &rp)) != ERR_OK) {
-            return rc;
-        }
-        if (rp->body_case != CDHT__SYNC__REPLY__BODY_PULL || rp->pull->n_batches == 0) {
-            wire_reply_free(rp);
-            return ERR_AGAIN; /* nothing more to give (past its checkpoint, or out of scope) */
-        }
-        struct sync_apply_report ar;
-        const char *why = NULL;
-        rc = sync_batch_apply(r, rp->pull->batches[0], &ar, &why);
-        wire_reply_free(rp);
-        if (rc != ERR_OK) {
-            snprintf(c->rep->msg, sizeof c->rep->msg, "a pulled batch refused: %s",
-                     why ? why : err_str(rc));
-            return rc;
-        }
-        if (ar.out_of_scope) {
-            return ERR_AGAIN;
-        }
-        c->rep->pulled += ar.leaves;
-        c->rep->held += ar.held;
-    }
-    return ERR_MSGSIZE;
+    c->i++;
+    c->rounds = 0;
+    c->log_open = 0;
 }
 
-/* Pushes log key from the callee's size on, until it holds what this replica holds. */
+/* Sends the next request of the transfers (pulls, then pushes, then the check), skipping the
+ * logs that are already equal. */
 static err_code
-session_push(struct session_call *c, struct replica *r, const uint8_t key[KEY_PUBLIC_SIZE],
-             uint64_t theirs, uint64_t mine)
+session_step(struct session_call *c)
 {
-    for (unsigned round = 0; round < SESSION_ROUNDS_MAX && theirs < mine; round++) {
-        Cdht__Sync__Batch b = CDHT__SYNC__BATCH__INIT;
-        err_code rc = sync_batch_build(r, key, theirs, 0, &b);
-        if (rc == ERR_AGAIN) {
-            return ERR_OK; /* past the checkpoint held: nothing signed to give */
+    for (;;) {
+        if (c->phase == PHASE_PULL) {
+            if (c->i >= c->npeer) {
+                c->phase = PHASE_PUSH;
+                c->i = 0;
+                c->rounds = 0;
+                c->log_open = 0;
+                continue;
+            }
+            const uint8_t *key = c->peer[c->i].key;
+            struct log_head h;
+            err_code rc = log_get(c->r->st, key, &h);
+            if (rc != ERR_OK && rc != ERR_NOTFOUND) {
+                return rc;
+            }
+            uint64_t have = rc == ERR_OK ? h.size : 0;
+            if (have >= c->peer[c->i].size) {
+                session_next_log(c);
+                continue;
+            }
+            if (c->rounds++ >= SESSION_ROUNDS_MAX) {
+                snprintf(c->rep.msg, sizeof c->rep.msg, "a log needs more rounds than allowed");
+                return ERR_MSGSIZE;
+            }
+            if (!c->log_open) {
+                c->log_open = 1;
+                c->rep.logs++;
+            }
+            Cdht__Sync__Request q = CDHT__SYNC__REQUEST__INIT;
+            Cdht__Sync__PullRequest pq = CDHT__SYNC__PULL_REQUEST__INIT;
+            Cdht__Sync__LogRange lr = CDHT__SYNC__LOG_RANGE__INIT;
+            Cdht__Sync__LogRange *lrp = &lr;
+            lr.has_key = lr.has_from = lr.has_max_leaves = 1;
+            lr.key.data = (uint8_t *)key;
+            lr.key.len = KEY_PUBLIC_SIZE;
+            lr.from = have;
+            lr.max_leaves = SYNC_BATCH_LEAVES_DEFAULT;
+            pq.logs = &lrp;
+            pq.n_logs = 1;
+            q.body_case = CDHT__SYNC__REQUEST__BODY_PULL;
+            q.pull = &pq;
+            return session_request(c, &q);
         }
-        if (rc != ERR_OK) {
+        if (c->phase == PHASE_PUSH) {
+            if (c->i >= c->nmine) {
+                return session_heads_begin(c, PHASE_CHECK);
+            }
+            const struct heads_entry *m = &c->mine[c->i];
+            if (!c->log_open) {
+                int found = 0;
+                c->theirs = session_size_of(c->peer, c->npeer, m->key, &found);
+                if (m->size <= c->theirs) {
+                    session_next_log(c);
+                    continue;
+                }
+                c->log_open = 1;
+                c->rep.logs++;
+            }
+            if (c->theirs >= m->size) {
+                session_next_log(c);
+                continue;
+            }
+            if (c->rounds++ >= SESSION_ROUNDS_MAX) {
+                snprintf(c->rep.msg, sizeof c->rep.msg, "a log needs more rounds than allowed");
+                return ERR_MSGSIZE;
+            }
+            Cdht__Sync__Batch b = CDHT__SYNC__BATCH__INIT;
+            err_code rc = sync_batch_build(c->r, m->key, c->theirs, 0, &b);
+            if (rc == ERR_AGAIN) {
+                session_next_log(c); /* past the checkpoint held: nothing signed to give */
+                continue;
+            }
+            if (rc != ERR_OK) {
+                return rc;
+            }
+            Cdht__Sync__Request q = CDHT__SYNC__REQUEST__INIT;
+            Cdht__Sync__PushRequest pq = CDHT__SYNC__PUSH_REQUEST__INIT;
+            Cdht__Sync__Batch *bp = &b;
+            pq.batches = &bp;
+            pq.n_batches = 1;
+            q.body_case = CDHT__SYNC__REQUEST__BODY_PUSH;
+            q.push = &pq;
+            rc = session_request(c, &q);
+            sync_batch_clear(&b);
             return rc;
         }
-        Cdht__Sync__Request q = CDHT__SYNC__REQUEST__INIT;
-        Cdht__Sync__PushRequest pq = CDHT__SYNC__PUSH_REQUEST__INIT;
-        Cdht__Sync__Batch *bp = &b;
-        pq.batches = &bp;
-        pq.n_batches = 1;
-        q.body_case = CDHT__SYNC__REQUEST__BODY_PUSH;
-        q.push = &pq;
-        Cdht__Sync__Reply *rp = NULL;
-        rc = session_request(c, &q, &rp);
-        uint32_t count = b.count;
-        sync_batch_clear(&b);
-        if (rc != ERR_OK) {
-            return rc;
+        return ERR_PROTO; /* not reached: only the transfer phases step */
+    }
+}
+
+static err_code
+session_on_pull(struct session_call *c, const Cdht__Sync__Reply *rp)
+{
+    if (rp->body_case != CDHT__SYNC__REPLY__BODY_PULL || rp->pull->n_batches == 0) {
+        session_next_log(c); /* nothing more to give (past its checkpoint, or out of scope) */
+        return ERR_OK;
+    }
+    struct sync_apply_report ar;
+    const char *why = NULL;
+    err_code rc = sync_batch_apply(c->r, rp->pull->batches[0], &ar, &why);
+    if (rc != ERR_OK) {
+        snprintf(c->rep.msg, sizeof c->rep.msg, "a pulled batch refused: %s",
+                 why ? why : err_str(rc));
+        return rc;
+    }
+    if (ar.out_of_scope) {
+        session_next_log(c);
+        return ERR_OK;
+    }
+    c->rep.pulled += ar.leaves;
+    c->rep.held += ar.held;
+    return ERR_OK;
+}
+
+static err_code
+session_on_push(struct session_call *c, const Cdht__Sync__Reply *rp)
+{
+    if (rp->body_case != CDHT__SYNC__REPLY__BODY_PUSH || rp->push->n_acks != 1) {
+        snprintf(c->rep.msg, sizeof c->rep.msg, "a push got another reply");
+        return ERR_PROTO;
+    }
+    const Cdht__Sync__LogAck *a = rp->push->acks[0];
+    uint32_t code = a->has_code ? a->code : 0;
+    if (code == ERR_DENIED) {
+        session_next_log(c); /* outside the callee's scope: not shared */
+        return ERR_OK;
+    }
+    if (code != 0 || a->size <= c->theirs) {
+        snprintf(c->rep.msg, sizeof c->rep.msg, "the callee refused a pushed batch: %s",
+                 err_str((err_code)code));
+        return code != 0 ? (err_code)code : ERR_PROTO;
+    }
+    c->rep.pushed += a->size - c->theirs;
+    c->theirs = a->size;
+    return ERR_OK;
+}
+
+/* The check after the transfers: every log the callee shows this device is equal here, unless
+ * this replica's scope keeps it out (then it holds none of it). */
+static err_code
+session_on_checked(struct session_call *c)
+{
+    free(c->mine);
+    c->mine = NULL;
+    err_code rc = exchange_heads(c->r, &c->mine, &c->nmine);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    for (size_t i = 0; i < c->npeer; i++) {
+        int found = 0;
+        uint64_t have = session_size_of(c->mine, c->nmine, c->peer[i].key, &found);
+        if (found && have != c->peer[i].size) {
+            c->rep.behind++;
         }
-        if (rp->body_case != CDHT__SYNC__REPLY__BODY_PUSH || rp->push->n_acks != 1) {
-            wire_reply_free(rp);
-            return ERR_PROTO;
+    }
+    c->phase = PHASE_DONE;
+    Cdht__Sync__Request q = CDHT__SYNC__REQUEST__INIT;
+    Cdht__Sync__DoneRequest dd = CDHT__SYNC__DONE_REQUEST__INIT;
+    q.body_case = CDHT__SYNC__REQUEST__BODY_DONE;
+    q.done = &dd;
+    return session_request(c, &q);
+}
+
+static err_code
+session_send_hello(struct session_call *c)
+{
+    c->phase = PHASE_HELLO;
+    Cdht__Sync__Request q = CDHT__SYNC__REQUEST__INIT;
+    Cdht__Sync__Hello hq = CDHT__SYNC__HELLO__INIT;
+    hq.has_key = hq.has_version_max = 1;
+    hq.key.data = c->r->pk;
+    hq.key.len = KEY_PUBLIC_SIZE;
+    hq.network = c->net;
+    hq.version_max = WIRE_VERSION;
+    /* The scope asked for: the unit this device was set up for (the callee decides what it
+     * shares by the device's certificates). */
+    char *units[1] = {c->unit};
+    hq.units = units;
+    hq.n_units = 1;
+    q.body_case = CDHT__SYNC__REQUEST__BODY_HELLO;
+    q.hello = &hq;
+    return session_request(c, &q);
+}
+
+/* One reply: it ends the step it answers and starts the next. */
+static err_code
+session_advance(struct session_call *c, const uint8_t *buf, size_t len)
+{
+    if (c->phase == PHASE_HANDSHAKE) {
+        if (len == 0) {
+            snprintf(c->rep.msg, sizeof c->rep.msg,
+                     "the callee refused this device (not certified there, or revoked)");
+            return ERR_DENIED;
         }
-        const Cdht__Sync__LogAck *a = rp->push->acks[0];
-        uint64_t now = a->size;
-        uint32_t code = a->has_code ? a->code : 0;
+        size_t plen = 0;
+        if (channel_finish(&c->ch, buf, len, NULL, 0, &plen) != ERR_OK) {
+            snprintf(c->rep.msg, sizeof c->rep.msg,
+                     "the handshake failed: not the expected callee key, or another network");
+            return ERR_AUTH;
+        }
+        return session_send_hello(c);
+    }
+    Cdht__Sync__Reply *rp = NULL;
+    err_code rc = session_open_reply(c, buf, len, &rp);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    int end = 0;
+    switch (c->phase) {
+    case PHASE_HELLO: rc = session_heads_begin(c, PHASE_HEADS); break;
+    case PHASE_HEADS:
+    case PHASE_CHECK:
+        if ((rc = session_heads_take(c, rp, &end)) != ERR_OK) {
+            break;
+        }
+        if (!end) {
+            rc = session_heads_next(c);
+        } else if (c->phase == PHASE_CHECK) {
+            rc = session_on_checked(c);
+        } else if ((rc = exchange_heads(c->r, &c->mine, &c->nmine)) == ERR_OK) {
+            c->phase = PHASE_PULL;
+            c->i = 0;
+            c->rounds = 0;
+            c->log_open = 0;
+            rc = session_step(c);
+        }
+        break;
+    case PHASE_PULL:
+        if ((rc = session_on_pull(c, rp)) == ERR_OK) {
+            rc = session_step(c);
+        }
+        break;
+    case PHASE_PUSH:
+        if ((rc = session_on_push(c, rp)) == ERR_OK) {
+            rc = session_step(c);
+        }
+        break;
+    case PHASE_DONE:
         wire_reply_free(rp);
-        if (code == ERR_DENIED) {
-            return ERR_AGAIN; /* outside the callee's scope: not shared */
+        if (c->rep.behind > 0) {
+            snprintf(c->rep.msg, sizeof c->rep.msg, "%llu logs still differ after the sync",
+                     (unsigned long long)c->rep.behind);
+            return ERR_AGAIN;
         }
-        if (code != 0 || now <= theirs) {
-            snprintf(c->rep->msg, sizeof c->rep->msg, "the callee refused a pushed batch: %s",
-                     err_str((err_code)code));
-            return code != 0 ? (err_code)code : ERR_PROTO;
+        c->finished = 1;
+        return ERR_OK;
+    default: rc = ERR_PROTO; break;
+    }
+    wire_reply_free(rp);
+    return rc;
+}
+
+static void
+session_on_reply(void *ctx, struct transport *t, const void *buf, size_t len)
+{
+    struct session_call *c = ctx;
+    (void)t;
+    if (c->phase == PHASE_ENDED) {
+        return;
+    }
+    c->rep.bytes_received += len;
+    /* A shared replica (serve's, or `cdht sync` beside a running serve) is written under the
+     * write lock, taken for one reply's work at a time: the other side of the replica (the
+     * listener, the operator's commands) goes on between replies. */
+    err_code rc = c->hold ? replica_hold(c->r, 1) : ERR_OK;
+    if (rc == ERR_OK) {
+        rc = session_advance(c, buf, len);
+        if (c->hold && replica_hold(c->r, 0) != ERR_OK && rc == ERR_OK) {
+            rc = ERR_IO;
         }
-        c->rep->pushed += now - theirs < count ? now - theirs : count;
-        theirs = now;
+    } else {
+        snprintf(c->rep.msg, sizeof c->rep.msg,
+                 "the replica's write lock is held by another cdht process");
+    }
+    if (rc != ERR_OK || c->finished) {
+        session_end(c, rc);
+    }
+}
+
+err_code
+session_call_start(uv_loop_t *loop, struct replica *r, const char *url,
+                   const uint8_t peer_pk[KEY_PUBLIC_SIZE], int64_t timeout_ms, int hold,
+                   session_done_fn done, void *ctx, struct session_call **out)
+{
+    if (out != NULL) {
+        *out = NULL;
+    }
+    struct session_call *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        return ERR_NOMEM;
+    }
+    c->loop = loop;
+    c->r = r;
+    c->hold = hold;
+    c->done = done;
+    c->ctx = ctx;
+    c->phase = PHASE_HANDSHAKE;
+    err_code rc = replica_meta(r, "network", c->net);
+    if (rc == ERR_OK) {
+        rc = replica_meta(r, "unit", c->unit);
+    }
+    if (rc != ERR_OK) {
+        free(c);
+        return rc;
+    }
+    const char *why = NULL;
+    if ((rc = transport_open(&c->t, loop, TRANSPORT_DIAL, url, session_on_reply, c, &why)) !=
+        ERR_OK) {
+        snprintf(c->rep.msg, sizeof c->rep.msg, "cannot dial %s: %s", url,
+                 why ? why : err_str(rc));
+        /* Reported through done like every other end, so the owner has one path. */
+    }
+    uv_timer_init(loop, &c->deadline);
+    c->deadline.data = c;
+    if (out != NULL) {
+        *out = c;
+    }
+    if (rc != ERR_OK) {
+        session_end(c, rc);
+        return ERR_OK;
+    }
+    uv_timer_start(&c->deadline, session_on_deadline,
+                   (uint64_t)(timeout_ms > 0 ? timeout_ms : SESSION_TIMEOUT_MS_DEFAULT), 0);
+    /* The handshake's first message. */
+    uint8_t hello[CHANNEL_HELLO_SIZE(0)];
+    size_t hello_len = 0;
+    if ((rc = channel_init(&c->ch, r->keys.sk, c->net, SESSION_VERSION)) != ERR_OK ||
+        (rc = channel_initiate(&c->ch, peer_pk, NULL, 0, hello, sizeof hello, &hello_len)) !=
+            ERR_OK ||
+        (rc = session_send(c, hello, hello_len)) != ERR_OK) {
+        session_end(c, rc);
     }
     return ERR_OK;
+}
+
+/* ---------- the blocking form, for `cdht sync` ---------- */
+
+struct session_wait {
+    err_code rc;
+    int ended;
+    struct session_report *rep;
+};
+
+static void
+session_wait_done(void *ctx, err_code rc, const struct session_report *rep)
+{
+    struct session_wait *w = ctx;
+    w->rc = rc;
+    w->ended = 1;
+    *w->rep = *rep;
+}
+
+err_code
+session_sync_shared(struct replica *r, const char *url, const uint8_t peer_pk[KEY_PUBLIC_SIZE],
+                    int64_t timeout_ms, int hold, struct session_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    uv_loop_t loop;
+    if (uv_loop_init(&loop) != 0) {
+        return ERR_IO;
+    }
+    struct session_wait w = {.rc = ERR_OK, .rep = rep};
+    err_code rc = session_call_start(&loop, r, url, peer_pk, timeout_ms, hold,
+                                     session_wait_done, &w, NULL);
+    if (rc == ERR_OK) {
+        uv_run(&loop, UV_RUN_DEFAULT);
+        rc = w.ended ? w.rc : ERR_IO;
+    }
+    (void)uv_loop_close(&loop);
+    return rc;
 }
 
 err_code
 session_sync(struct replica *r, const char *url, const uint8_t peer_pk[KEY_PUBLIC_SIZE],
              int64_t timeout_ms, struct session_report *rep)
 {
-    memset(rep, 0, sizeof *rep);
-    struct session_call *c = calloc(1, sizeof *c);
-    if (c == NULL) {
-        return ERR_NOMEM;
-    }
-    c->rep = rep;
-    char net[REPLICA_META_SIZE_MAX];
-    struct heads_entry *peer = NULL, *mine = NULL;
-    size_t npeer = 0, nmine = 0;
-    err_code rc = replica_meta(r, "network", net);
-    if (rc != ERR_OK || uv_loop_init(&c->loop) != 0) {
-        free(c);
-        return rc != ERR_OK ? rc : ERR_IO;
-    }
-    uv_timer_init(&c->loop, &c->deadline);
-    c->deadline.data = c;
-    uv_timer_start(&c->deadline, session_on_deadline,
-                   (uint64_t)(timeout_ms > 0 ? timeout_ms : SESSION_TIMEOUT_MS_DEFAULT), 0);
-    const char *why = NULL;
-    if ((rc = transport_open(&c->t, &c->loop, TRANSPORT_DIAL, url, session_on_reply, c, &why)) !=
-        ERR_OK) {
-        snprintf(rep->msg, sizeof rep->msg, "cannot dial %s: %s", url, why ? why : err_str(rc));
-        goto out;
-    }
-    /* The handshake. */
-    uint8_t hello[CHANNEL_HELLO_SIZE(0)];
-    size_t hello_len = 0;
-    if ((rc = channel_init(&c->ch, r->keys.sk, net, SESSION_VERSION)) != ERR_OK ||
-        (rc = channel_initiate(&c->ch, peer_pk, NULL, 0, hello, sizeof hello, &hello_len)) !=
-            ERR_OK ||
-        (rc = session_roundtrip(c, hello, hello_len)) != ERR_OK) {
-        goto out;
-    }
-    if (c->reply_len == 0) {
-        snprintf(rep->msg, sizeof rep->msg,
-                 "the callee refused this device (not certified there, or revoked)");
-        rc = ERR_DENIED;
-        goto out;
-    }
-    size_t plen = 0;
-    if ((rc = channel_finish(&c->ch, c->reply, c->reply_len, NULL, 0, &plen)) != ERR_OK) {
-        snprintf(rep->msg, sizeof rep->msg,
-                 "the handshake failed: not the expected callee key, or another network");
-        goto out;
-    }
-    /* Hello. */
-    Cdht__Sync__Request q = CDHT__SYNC__REQUEST__INIT;
-    Cdht__Sync__Hello hq = CDHT__SYNC__HELLO__INIT;
-    hq.has_key = hq.has_version_max = 1;
-    hq.key.data = r->pk;
-    hq.key.len = KEY_PUBLIC_SIZE;
-    hq.network = net;
-    hq.version_max = WIRE_VERSION;
-    /* The scope asked for: the unit this device was set up for (the callee decides what it
-     * shares by the device's certificates). */
-    char unit[REPLICA_META_SIZE_MAX];
-    char *units[1] = {unit};
-    if ((rc = replica_meta(r, "unit", unit)) != ERR_OK) {
-        goto out;
-    }
-    hq.units = units;
-    hq.n_units = 1;
-    q.body_case = CDHT__SYNC__REQUEST__BODY_HELLO;
-    q.hello = &hq;
-    Cdht__Sync__Reply *rp = NULL;
-    if ((rc = session_request(c, &q, &rp)) != ERR_OK) {
-        goto out;
-    }
-    wire_reply_free(rp);
-    /* Heads both ways, then pulls and pushes log by log, then heads again to check. */
-    if ((rc = session_peer_heads(c, &peer, &npeer)) != ERR_OK ||
-        (rc = exchange_heads(r, &mine, &nmine)) != ERR_OK) {
-        goto out;
-    }
-    for (size_t i = 0; i < npeer && rc == ERR_OK; i++) {
-        int found = 0;
-        uint64_t have = session_size_of(mine, nmine, peer[i].key, &found);
-        if (peer[i].size > have) {
-            rc = session_pull(c, r, peer[i].key, peer[i].size);
-            rep->logs++;
-            if (rc == ERR_AGAIN && !c->timed_out) {
-                rc = ERR_OK;
-            }
-        }
-    }
-    for (size_t i = 0; i < nmine && rc == ERR_OK; i++) {
-        int found = 0;
-        uint64_t theirs = session_size_of(peer, npeer, mine[i].key, &found);
-        if (mine[i].size > theirs) {
-            rc = session_push(c, r, mine[i].key, theirs, mine[i].size);
-            rep->logs++;
-            if (rc == ERR_AGAIN && !c->timed_out) {
-                rc = ERR_OK;
-            }
-        }
-    }
-    if (rc != ERR_OK) {
-        goto out;
-    }
-    free(peer);
-    free(mine);
-    peer = mine = NULL;
-    if ((rc = session_peer_heads(c, &peer, &npeer)) != ERR_OK ||
-        (rc = exchange_heads(r, &mine, &nmine)) != ERR_OK) {
-        goto out;
-    }
-    /* Every log the callee shows this device: equal here, unless this replica's scope keeps it
-     * out (then it holds none of it). */
-    for (size_t i = 0; i < npeer; i++) {
-        int found = 0;
-        uint64_t have = session_size_of(mine, nmine, peer[i].key, &found);
-        if (found && have != peer[i].size) {
-            rep->behind++;
-        }
-    }
-    Cdht__Sync__Request dq = CDHT__SYNC__REQUEST__INIT;
-    Cdht__Sync__DoneRequest dd = CDHT__SYNC__DONE_REQUEST__INIT;
-    dq.body_case = CDHT__SYNC__REQUEST__BODY_DONE;
-    dq.done = &dd;
-    if ((rc = session_request(c, &dq, &rp)) == ERR_OK) {
-        wire_reply_free(rp);
-    }
-    if (rc == ERR_OK && rep->behind > 0) {
-        snprintf(rep->msg, sizeof rep->msg, "%llu logs still differ after the sync",
-                 (unsigned long long)rep->behind);
-        rc = ERR_AGAIN;
-    }
-out:
-    free(peer);
-    free(mine);
-    channel_wipe(&c->ch);
-    transport_close(c->t);
-    uv_close((uv_handle_t *)&c->deadline, NULL);
-    uv_run(&c->loop, UV_RUN_DEFAULT);
-    (void)uv_loop_close(&c->loop);
-    free(c->reply);
-    free(c);
-    return rc;
+    return session_sync_shared(r, url, peer_pk, timeout_ms, 0, rep);
 }
 
 /* ---------- per-peer status ---------- */

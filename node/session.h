@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "channel.h"
 #include "err.h"
@@ -83,10 +84,32 @@ typedef err_code (*session_peer_fn)(void *ctx, const struct session_peer *p);
 /* Calls fn for every peer recorded, in URL order. */
 err_code session_peers(struct replica *r, session_peer_fn fn, void *ctx) WARN_UNUSED;
 
-/* One whole sync with the callee at url whose device key is peer_pk, bounded by timeout_ms.
- * ERR_OK when every log both sides may hold ended equal; ERR_AGAIN on timeout (never "done");
- * ERR_DENIED when the callee refused this device; other codes with rep->msg. */
+/*
+ * A sync as the caller, running in a libuv loop: each reply drives the next request, so a
+ * node's main loop runs its upstream syncs beside its listener. done is called once, from the
+ * loop (or from inside session_call_start when the dial fails at once), with the result and the
+ * report; the call frees itself afterwards, so the owner forgets *out in done. Results:
+ * ERR_OK when every log both sides may hold ended equal; ERR_AGAIN on timeout or cancel (never
+ * "done"); ERR_DENIED when the callee refused this device; other codes with rep->msg.
+ * hold: the replica is shared (opened without keeping the write lock), so the lock is taken
+ * for each reply's work and let go in between. The result is not recorded: session_record.
+ */
+struct session_call;
+typedef void (*session_done_fn)(void *ctx, err_code rc, const struct session_report *rep);
+err_code session_call_start(uv_loop_t *loop, struct replica *r, const char *url,
+                            const uint8_t peer_pk[KEY_PUBLIC_SIZE], int64_t timeout_ms, int hold,
+                            session_done_fn done, void *ctx,
+                            struct session_call **out) WARN_UNUSED;
+/* Ends a call still running with ERR_AGAIN ("cancelled"); done is called before it returns. */
+void session_call_cancel(struct session_call *c);
+
+/* One whole sync with the callee at url whose device key is peer_pk, bounded by timeout_ms, in
+ * a loop of its own; the results of session_call_start. session_sync is for a replica whose
+ * write lock the caller keeps; session_sync_shared takes it as session_call_start's hold. */
 err_code session_sync(struct replica *r, const char *url, const uint8_t peer_pk[KEY_PUBLIC_SIZE],
                       int64_t timeout_ms, struct session_report *rep) WARN_UNUSED;
+err_code session_sync_shared(struct replica *r, const char *url,
+                             const uint8_t peer_pk[KEY_PUBLIC_SIZE], int64_t timeout_ms, int hold,
+                             struct session_report *rep) WARN_UNUSED;
 
 #endif
