@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/un.h>
 
+#include "keys.h"
+
 static_assert(sizeof(((struct sockaddr_un *)0)->sun_path) == CONFIG_CONTROL_PATH_SIZE_MAX + 1u,
               "the control socket path bound is sun_path's");
 
@@ -245,13 +247,38 @@ config_set(struct config *c, const char *key, const char *value, char why[CONFIG
         }
         memcpy(field, value, strlen(value) + 1); /* config_url bounded it */
         return ERR_OK;
-    case CONFIG_UPSTREAM:
-        if ((rc = config_url(k, value, why)) != ERR_OK) {
+    case CONFIG_UPSTREAM: {
+        /* "URL KEY": one space (or more) between the two. */
+        const char *sp = strchr(value, ' ');
+        char url[CONFIG_URL_SIZE_MAX + 2];
+        size_t ulen = sp != NULL ? (size_t)(sp - value) : strlen(value);
+        if (ulen > CONFIG_URL_SIZE_MAX) {
+            ulen = CONFIG_URL_SIZE_MAX + 1; /* config_url refuses it as too long */
+        }
+        memcpy(url, value, ulen);
+        url[ulen] = '\0';
+        if ((rc = config_url(k, url, why)) != ERR_OK) {
             return rc;
         }
+        const char *kstr = sp != NULL ? sp + strspn(sp, " ") : "";
+        uint8_t pk[KEY_PUBLIC_SIZE];
+        if (kstr[0] == '\0') {
+            config_quote(q, url);
+            snprintf(why, CONFIG_WHY_SIZE,
+                     "upstream: \"%s\" has no key after it (URL KEY, the key from the "
+                     "upstream's cdht whoami)",
+                     q);
+            return ERR_INVAL;
+        }
+        if (keys_from_b64(kstr, pk) != 0) {
+            config_quote(q, kstr);
+            snprintf(why, CONFIG_WHY_SIZE,
+                     "upstream: \"%s\" is not a device key (44 characters of base64)", q);
+            return ERR_INVAL;
+        }
         for (unsigned i = 0; i < c->upstream_count; i++) {
-            if (strcmp(c->upstream[i], value) == 0) {
-                config_quote(q, value);
+            if (strcmp(c->upstream[i], url) == 0) {
+                config_quote(q, url);
                 snprintf(why, CONFIG_WHY_SIZE, "upstream: \"%s\" is listed twice", q);
                 return ERR_INVAL;
             }
@@ -261,8 +288,10 @@ config_set(struct config *c, const char *key, const char *value, char why[CONFIG
                      CONFIG_UPSTREAMS_MAX);
             return ERR_MSGSIZE;
         }
-        memcpy(c->upstream[c->upstream_count++], value, strlen(value) + 1);
+        memcpy(c->upstream_key[c->upstream_count], pk, KEY_PUBLIC_SIZE);
+        memcpy(c->upstream[c->upstream_count++], url, ulen + 1);
         return ERR_OK;
+    }
     case CONFIG_PATH: {
         size_t len = strlen(value);
         if (len > CONFIG_CONTROL_PATH_SIZE_MAX) {
@@ -316,6 +345,7 @@ config_upstream_clear(struct config *c)
 {
     ASSERT(c != NULL);
     memset(c->upstream, 0, sizeof c->upstream);
+    memset(c->upstream_key, 0, sizeof c->upstream_key);
     c->upstream_count = 0;
 }
 

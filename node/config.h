@@ -14,6 +14,7 @@
 
 #include <assert.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "diag.h"
 #include "err.h"
@@ -90,8 +91,11 @@ struct config {
     char control_socket[CONFIG_CONTROL_PATH_SIZE_MAX + 1];
     enum diag_level log_level;
     /* [sync] */
-    char upstream[CONFIG_UPSTREAMS_MAX][CONFIG_URL_SIZE_MAX + 1]; /* distinct, validated */
-    unsigned upstream_count;                                      /* <= CONFIG_UPSTREAMS_MAX */
+    /* "upstream = URL KEY": the URL (distinct, validated) and the upstream's device key (its
+     * `cdht whoami`, first line), which the secure channel needs before the first message. */
+    char upstream[CONFIG_UPSTREAMS_MAX][CONFIG_URL_SIZE_MAX + 1];
+    uint8_t upstream_key[CONFIG_UPSTREAMS_MAX][KEY_PUBLIC_SIZE];
+    unsigned upstream_count; /* <= CONFIG_UPSTREAMS_MAX */
     unsigned interval_s;
     unsigned jitter_percent;
     unsigned backoff_initial_s;

@@ -577,3 +577,19 @@ keys_b64(const uint8_t pk[KEY_PUBLIC_SIZE], char out[KEYS_B64_SIZE])
 {
     sodium_bin2base64(out, KEYS_B64_SIZE, pk, KEY_PUBLIC_SIZE, sodium_base64_VARIANT_ORIGINAL);
 }
+
+int
+keys_from_b64(const char *s, uint8_t pk[KEY_PUBLIC_SIZE])
+{
+    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                   "0123456789+/=";
+    size_t n = 0;
+    const char *end = NULL;
+    if (s == NULL || strlen(s) != KEYS_B64_SIZE - 1u || strspn(s, alphabet) != KEYS_B64_SIZE - 1u ||
+        sodium_base642bin(pk, KEY_PUBLIC_SIZE, s, KEYS_B64_SIZE - 1u, NULL, &n, &end,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        n != KEY_PUBLIC_SIZE || *end != '\0') {
+        return -1;
+    }
+    return 0;
+}

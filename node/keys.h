@@ -30,6 +30,9 @@
 #define KEYS_B64_SIZE 45u
 static_assert(KEYS_B64_SIZE == 4u * ((KEY_PUBLIC_SIZE + 2u) / 3u) + 1u, "base64 of a key and NUL");
 void keys_b64(const uint8_t pk[KEY_PUBLIC_SIZE], char out[KEYS_B64_SIZE]);
+/* The reverse: exactly 44 characters of standard base64 that decode to a key. 0, or -1 with
+ * pk unspecified. */
+int keys_from_b64(const char *s, uint8_t pk[KEY_PUBLIC_SIZE]);
 
 struct keys {
     uint8_t pk[KEY_PUBLIC_SIZE];

@@ -524,6 +524,8 @@ enum session_phase {
 struct session_call {
     uv_loop_t *loop;
     uv_timer_t deadline;
+    uint64_t deadline_at; /* the loop's time (uv_now) when the whole session must have ended */
+    uint64_t handshake_ms; /* the handshake's own bound */
     struct transport *t;
     struct replica *r;
     int hold; /* take the write lock around each write (the replica is shared) */
@@ -584,7 +586,14 @@ static void
 session_on_deadline(uv_timer_t *t)
 {
     struct session_call *c = t->data;
-    snprintf(c->rep.msg, sizeof c->rep.msg, "timed out: the callee did not answer in time");
+    if (c->phase == PHASE_HANDSHAKE) {
+        snprintf(c->rep.msg, sizeof c->rep.msg,
+                 "timed out: no answer to the handshake in %.1f s (the peer is down or "
+                 "unreachable)",
+                 (double)c->handshake_ms / 1000.0);
+    } else {
+        snprintf(c->rep.msg, sizeof c->rep.msg, "timed out: the callee did not answer in time");
+    }
     session_end(c, ERR_AGAIN);
 }
 
@@ -983,6 +992,9 @@ session_advance(struct session_call *c, const uint8_t *buf, size_t len)
                      "the callee refused this device (not certified there, or revoked)");
             return ERR_DENIED;
         }
+        uint64_t now = uv_now(c->loop);
+        uv_timer_start(&c->deadline, session_on_deadline,
+                       c->deadline_at > now ? c->deadline_at - now : 1, 0);
         size_t plen = 0;
         if (channel_finish(&c->ch, buf, len, NULL, 0, &plen) != ERR_OK) {
             snprintf(c->rep.msg, sizeof c->rep.msg,
@@ -1110,8 +1122,12 @@ session_call_start(uv_loop_t *loop, struct replica *r, const char *url,
         session_end(c, rc);
         return ERR_OK;
     }
-    uv_timer_start(&c->deadline, session_on_deadline,
-                   (uint64_t)(timeout_ms > 0 ? timeout_ms : SESSION_TIMEOUT_MS_DEFAULT), 0);
+    /* The whole session is bounded by timeout_ms; its handshake by a shorter bound, so that a
+     * peer that is down fails fast instead of taking the whole session's time. */
+    uint64_t whole = (uint64_t)(timeout_ms > 0 ? timeout_ms : SESSION_TIMEOUT_MS_DEFAULT);
+    c->deadline_at = uv_now(loop) + whole;
+    c->handshake_ms = whole < SESSION_HANDSHAKE_TIMEOUT_MS ? whole : SESSION_HANDSHAKE_TIMEOUT_MS;
+    uv_timer_start(&c->deadline, session_on_deadline, c->handshake_ms, 0);
     /* The handshake's first message. */
     uint8_t hello[CHANNEL_HELLO_SIZE(0)];
     size_t hello_len = 0;

@@ -35,6 +35,11 @@ struct replica;
  * not kept, and a resend of it gets an empty answer (the caller's sync fails and the next one
  * resumes). 16 MiB keeps the hub's memory within its target whatever the fan-in. */
 #define SESSION_REPLY_CACHE_MAX (16u * 1024u * 1024u)
+/* A caller's bound on the handshake alone: a peer that is up answers it in milliseconds, a
+ * slow 3G link in a second or two; past 10 s the peer is down or unreachable, and the sync
+ * fails then instead of waiting for the whole session's bound (nanomsg reconnects silently, so
+ * a refused connection is never reported otherwise). */
+#define SESSION_HANDSHAKE_TIMEOUT_MS 10000u
 /* A caller's default bound on a whole sync (`cdht sync --timeout`). */
 #define SESSION_TIMEOUT_MS_DEFAULT (60 * 1000)
 /* Rounds of pulls and pushes per log in one sync: a log of 10 million leaves in batches of

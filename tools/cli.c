@@ -119,15 +119,16 @@ cli_parse(struct cli *c, int argc, char **argv, const struct cli_opt *opts, size
     memcpy(table, common, sizeof common);
     for (size_t i = 0; i < n; i++) {
         ASSERT((opts[i].value == NULL) != (opts[i].flag == NULL));
+        int takes = opts[i].value != NULL;
         table[CLI_COMMON_COUNT + i] = (struct option){
             .name = opts[i].name,
-            .has_arg = opts[i].value != NULL ? required_argument : no_argument,
+            .has_arg = takes ? required_argument : no_argument,
             .flag = NULL,
             .val = opts[i].short_name != 0 ? opts[i].short_name : CLI_OPT_BASE + (int)i,
         };
         if (opts[i].short_name != 0) {
             shorts[ns++] = opts[i].short_name;
-            if (opts[i].value != NULL) {
+            if (takes) {
                 shorts[ns++] = ':';
             }
         }
@@ -273,17 +274,7 @@ cli_parse_u64(const char *s, uint64_t *out)
 int
 cli_parse_key(const char *s, uint8_t key[KEY_PUBLIC_SIZE])
 {
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                   "0123456789+/=";
-    size_t n = 0;
-    const char *end = NULL;
-    if (s == NULL || strlen(s) != 44 || strspn(s, alphabet) != 44 ||
-        sodium_base642bin(key, KEY_PUBLIC_SIZE, s, strlen(s), NULL, &n, &end,
-                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
-        n != KEY_PUBLIC_SIZE || *end != '\0') {
-        return -1;
-    }
-    return 0;
+    return keys_from_b64(s, key);
 }
 
 void

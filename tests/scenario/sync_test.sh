@@ -99,14 +99,14 @@ expect_output_lacks "Nguyễn Văn An"
 
 # --- nobody there: a timeout is a failure -----------------------------------------------------
 expect_exit 3 cdht sync --home "$A" --peer "tcp://127.0.0.1:$PORT" --peer-key "$HK" --timeout 1
-expect_stderr_contains "sync failed: timed out: the callee did not answer in time"
+expect_stderr_contains "sync failed: timed out: no answer to the handshake in 1.0 s (the peer is down or unreachable)"
 # Status tells the truth: the last attempt failed, the last success is kept.
 expect_ok cdht status --home "$A"
 expect_stdout_contains "peer:          tcp://127.0.0.1:$PORT: last attempt"
 expect_stdout_contains "FAILED: try again"
 expect_stdout_lacks "last success never"
 expect_ok cdht status --home "$A" --json
-expect_stdout_contains '"result": "try again", "error": "timed out: the callee did not answer in time"'
+expect_stdout_contains '"result": "try again", "error": "timed out: no answer to the handshake in 1.0 s (the peer is down or unreachable)"'
 expect_ok cdht status --home "$X"
 expect_stdout_contains "last success never"
 

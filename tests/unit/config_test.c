@@ -102,6 +102,9 @@ expect_defaults(const struct config *c)
 }
 
 /* The defaults are the documented ones, and they pass the cross-key check. */
+/* A device key for the upstream lines ("upstream = URL KEY"). */
+#define UK "munsIVaQFnyfiORkuJ3NNspIdE6JJpf8xaGnauBWk5c="
+
 Test(config, defaults)
 {
     struct config c;
@@ -133,8 +136,8 @@ Test(config, full_file)
                  "control_socket = /run/cdht/control.sock\r\n"
                  "log_level=debug\r\n"
                  "[sync]\n"
-                 "upstream = tcp://hub.example.org:7411\n"
-                 "upstream = tcp://[2001:db8::1]:7411\n"
+                 "upstream = tcp://hub.example.org:7411 " UK "\n"
+                 "upstream = tcp://[2001:db8::1]:7411 " UK "\n"
                  "interval_s = 60\n"
                  "jitter_percent = 0\n"
                  "backoff_initial_s = 2\n"
@@ -193,7 +196,7 @@ Test(config, bad_url)
                    "listen: \"tcp://eth0;10.0.0.1:7411\" has no valid host "
                    "(tcp://HOST:PORT, HOST may be *)",
                    2);
-    expect_refused("[sync]\nupstream = tcp://*:7411\n", ERR_INVAL,
+    expect_refused("[sync]\nupstream = tcp://*:7411 " UK "\n", ERR_INVAL,
                    "upstream: \"tcp://*:7411\" has no valid host (tcp://HOST:PORT)", 2);
     expect_refused("[sync]\nupstream = tcp://hub:74x1\n", ERR_INVAL,
                    "upstream: \"tcp://hub:74x1\" has no valid port (tcp://HOST:PORT)", 2);
@@ -227,12 +230,12 @@ Test(config, host_bounds)
     char text[600], host[CONFIG_HOST_SIZE_MAX + 2];
     memset(host, 'a', CONFIG_HOST_SIZE_MAX);
     host[CONFIG_HOST_SIZE_MAX] = '\0';
-    snprintf(text, sizeof text, "[sync]\nupstream = tcp://%s:7411\n", host);
+    snprintf(text, sizeof text, "[sync]\nupstream = tcp://%s:7411 " UK "\n", host);
     expect_loads(text, &c);
     cr_assert_eq(strlen(c.upstream[0]), 6 + CONFIG_HOST_SIZE_MAX + 5);
     host[CONFIG_HOST_SIZE_MAX] = 'a';
     host[CONFIG_HOST_SIZE_MAX + 1] = '\0';
-    snprintf(text, sizeof text, "[sync]\nupstream = tcp://%s:7411\n", host);
+    snprintf(text, sizeof text, "[sync]\nupstream = tcp://%s:7411 " UK "\n", host);
     char want[CONFIG_WHY_SIZE];
     snprintf(want, sizeof want, "upstream: \"tcp://%.58s...\" has no valid host (tcp://HOST:PORT)",
              host);
@@ -302,7 +305,7 @@ Test(config, repeated_upstreams)
     char text[2048];
     size_t n = (size_t)snprintf(text, sizeof text, "[sync]\n");
     for (unsigned i = 0; i < CONFIG_UPSTREAMS_MAX; i++) {
-        n += (size_t)snprintf(text + n, sizeof text - n, "upstream = tcp://hub%u:7411\n", i);
+        n += (size_t)snprintf(text + n, sizeof text - n, "upstream = tcp://hub%u:7411 " UK "\n", i);
     }
     expect_loads(text, &c);
     cr_assert_eq(c.upstream_count, CONFIG_UPSTREAMS_MAX);
@@ -312,11 +315,31 @@ Test(config, repeated_upstreams)
         cr_assert_str_eq(c.upstream[i], want);
     }
     /* One more is over the limit, at its line (the section header is line 1). */
-    snprintf(text + n, sizeof text - n, "upstream = tcp://hub%u:7411\n", CONFIG_UPSTREAMS_MAX);
+    snprintf(text + n, sizeof text - n, "upstream = tcp://hub%u:7411 " UK "\n", CONFIG_UPSTREAMS_MAX);
     expect_refused(text, ERR_MSGSIZE, "upstream: more than 8 upstreams", CONFIG_UPSTREAMS_MAX + 2);
     /* The same URL twice is an edit mistake. */
-    expect_refused("[sync]\nupstream = tcp://hub:7411\nupstream = tcp://hub:7411\n", ERR_INVAL,
+    expect_refused("[sync]\nupstream = tcp://hub:7411 " UK "\nupstream = tcp://hub:7411 " UK "\n", ERR_INVAL,
                    "upstream: \"tcp://hub:7411\" is listed twice", 3);
+}
+
+/* An upstream names the key its channel expects: missing, short or not base64 is refused. */
+Test(config, upstream_needs_its_key)
+{
+    struct config c;
+    expect_loads("[sync]\nupstream = tcp://hub:7411    " UK "\n", &c);
+    cr_assert_str_eq(c.upstream[0], "tcp://hub:7411");
+    cr_assert_eq(c.upstream_key[0][0], 0x9a); /* "mun..." decodes to 9a 7b ... */
+    expect_refused("[sync]\nupstream = tcp://hub:7411\n", ERR_INVAL,
+                   "upstream: \"tcp://hub:7411\" has no key after it (URL KEY, the key from the "
+                   "upstream's cdht whoami)",
+                   2);
+    expect_refused("[sync]\nupstream = tcp://hub:7411 munsIVaQFnyfiORkuJ3NNspIdE6JJpf8xaGnauBWk5\n",
+                   ERR_INVAL,
+                   "upstream: \"munsIVaQFnyfiORkuJ3NNspIdE6JJpf8xaGnauBWk5\" is not a device key "
+                   "(44 characters of base64)",
+                   2);
+    expect_refused("[sync]\nupstream = tcp://hub:7411 " UK " extra\n", ERR_INVAL,
+                   "upstream: \"" UK " extra\" is not a device key (44 characters of base64)", 2);
 }
 
 /* Any other key given twice is refused, naming the first line: not "last wins". */
@@ -465,9 +488,9 @@ Test(config, failed_load_changes_nothing)
     struct config c;
     char why[CONFIG_WHY_SIZE];
     unsigned line;
-    expect_loads("[node]\nlisten = tcp://10.0.0.1:7411\n[sync]\nupstream = tcp://hub:1\n", &c);
-    char *path = write_file("bad.conf", "[sync]\nupstream = tcp://other:1\ninterval_s = x\n",
-                            strlen("[sync]\nupstream = tcp://other:1\ninterval_s = x\n"));
+    expect_loads("[node]\nlisten = tcp://10.0.0.1:7411\n[sync]\nupstream = tcp://hub:1 " UK "\n", &c);
+    char *path = write_file("bad.conf", "[sync]\nupstream = tcp://other:1 " UK "\ninterval_s = x\n",
+                            strlen("[sync]\nupstream = tcp://other:1 " UK "\ninterval_s = x\n"));
     cr_assert_eq(config_load(&c, path, why, &line), ERR_INVAL);
     cr_assert_eq(line, 3);
     cr_assert_str_eq(c.listen, "tcp://10.0.0.1:7411");
@@ -484,7 +507,7 @@ Test(config, set_overrides_file)
     struct config c;
     char why[CONFIG_WHY_SIZE];
     expect_loads("[node]\nlisten = tcp://10.0.0.1:7411\n[sync]\ninterval_s = 60\n"
-                 "upstream = tcp://a:1\nupstream = tcp://b:2\n",
+                 "upstream = tcp://a:1 " UK "\nupstream = tcp://b:2 " UK "\n",
                  &c);
     cr_assert_eq(config_set(&c, "listen", "tcp://0.0.0.0:7500", why), ERR_OK);
     cr_assert_str_eq(c.listen, "tcp://0.0.0.0:7500");
@@ -494,7 +517,7 @@ Test(config, set_overrides_file)
     cr_assert_str_eq(why, "interval_s: 0 is out of range 1-86400");
     cr_assert_eq(c.interval_s, 30);
     config_upstream_clear(&c);
-    cr_assert_eq(config_set(&c, "upstream", "tcp://c:3", why), ERR_OK);
+    cr_assert_eq(config_set(&c, "upstream", "tcp://c:3 " UK, why), ERR_OK);
     cr_assert_eq(c.upstream_count, 1);
     cr_assert_str_eq(c.upstream[0], "tcp://c:3");
     cr_assert_eq(config_set(&c, "listen", "tcp://\x01:1", why), ERR_INVAL);
@@ -520,7 +543,7 @@ Test(config, example_file)
     char why[CONFIG_WHY_SIZE];
     unsigned line = 12345;
     config_defaults(&c);
-    cr_assert_eq(config_set(&c, "upstream", "tcp://x:1", why), ERR_OK);
+    cr_assert_eq(config_set(&c, "upstream", "tcp://x:1 " UK, why), ERR_OK);
     config_upstream_clear(&c);
     err_code rc = config_load(&c, EXAMPLE_PATH, why, &line);
     cr_assert_eq(rc, ERR_OK, "%s: %s at line %u: %s", EXAMPLE_PATH, err_str(rc), line, why);
