@@ -13,6 +13,7 @@
 #include "exchange.h"
 #include "heads.h"
 #include "hlc.h"
+#include "keys.h"
 #include "log.h"
 #include "replica.h"
 #include "scope.h"
@@ -35,7 +36,8 @@ struct session_slot {
     size_t reply_len;
     struct scope scope; /* what the caller may hold (when scoped) */
     int scoped;
-    uint64_t sent, received; /* leaves */
+    uint64_t sent, received;         /* leaves */
+    uint64_t bytes_in, bytes_out;    /* messages after the handshake */
 };
 
 static void
@@ -310,7 +312,20 @@ session_dispatch(struct session_server *s, struct session_slot *sl, const Cdht__
         }
         rp->push.acks = rp->ackp;
         return ERR_OK;
-    case CDHT__SYNC__REQUEST__BODY_DONE:
+    case CDHT__SYNC__REQUEST__BODY_DONE: {
+        /* The session as `cdht status` on this side tells it: a peer that dialled in. */
+        struct session_report in;
+        char url[TRANSPORT_URL_SIZE_MAX + 1], k[KEYS_B64_SIZE];
+        memset(&in, 0, sizeof in);
+        in.pulled = sl->received;
+        in.pushed = sl->sent;
+        in.bytes_sent = sl->bytes_out;
+        in.bytes_received = sl->bytes_in;
+        keys_b64(sl->peer, k);
+        snprintf(url, sizeof url, "%s%s", SESSION_PEER_INBOUND_PREFIX, k);
+        if (session_record(s->r, url, ERR_OK, &in) != ERR_OK) {
+            diag_warn("SYNC-RECORD", "an inbound session could not be recorded");
+        }
         cdht__sync__done_reply__init(&rp->done);
         cdht__sync__summary__init(&rp->summary);
         rp->summary.has_leaves_sent = rp->summary.has_leaves_received = 1;
@@ -320,6 +335,7 @@ session_dispatch(struct session_server *s, struct session_slot *sl, const Cdht__
         rp->m.body_case = CDHT__SYNC__REPLY__BODY_DONE;
         rp->m.done = &rp->done;
         return ERR_OK;
+    }
     default: session_error(rp, ERR_PROTO, "this callee does not serve that round"); return ERR_OK;
     }
 }
@@ -498,6 +514,8 @@ session_server_handle(struct session_server *s, const uint8_t *in, size_t len, u
         sl->reply_len = *out_len;
         s->cached += *out_len;
     }
+    sl->bytes_in += len;
+    sl->bytes_out += *out_len;
     *out = sealed;
     return ERR_OK;
 }
@@ -526,6 +544,8 @@ struct session_call {
     uv_timer_t deadline;
     uint64_t deadline_at; /* the loop's time (uv_now) when the whole session must have ended */
     uint64_t handshake_ms; /* the handshake's own bound */
+    char url[TRANSPORT_URL_SIZE_MAX + 1];
+    int heads_known; /* peer[] is a whole list of the callee's heads (for peer_head) */
     struct transport *t;
     struct replica *r;
     int hold; /* take the write lock around each write (the replica is shared) */
@@ -551,6 +571,40 @@ struct session_call {
 
 static void session_call_free_cb(uv_handle_t *h);
 
+/* What the callee at url held of each log it showed (the whole list), for `cdht status`. */
+static err_code
+session_heads_record(struct replica *r, const char *url, const struct heads_entry *h, size_t n)
+{
+    err_code rc = store_begin(r->st);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    sqlite3_stmt *del = store_stmt(r->st, "DELETE FROM peer_head WHERE peer = ?1");
+    sqlite3_stmt *ins =
+        store_stmt(r->st, "INSERT INTO peer_head(peer, log_key, size) VALUES(?1, ?2, ?3)");
+    if (del == NULL || ins == NULL) {
+        store_rollback(r->st);
+        return ERR_DB;
+    }
+    sqlite3_bind_text(del, 1, url, -1, SQLITE_STATIC);
+    int src = sqlite3_step(del);
+    sqlite3_reset(del);
+    for (size_t i = 0; i < n && src == SQLITE_DONE; i++) {
+        sqlite3_bind_text(ins, 1, url, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(ins, 2, h[i].key, KEY_PUBLIC_SIZE, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 3, (sqlite3_int64)h[i].size);
+        src = sqlite3_step(ins);
+        sqlite3_reset(ins);
+    }
+    sqlite3_clear_bindings(del);
+    sqlite3_clear_bindings(ins);
+    if (src != SQLITE_DONE) {
+        store_rollback(r->st);
+        return ERR_DB;
+    }
+    return store_commit(r->st);
+}
+
 /* Ends the call once: tells the owner, then closes the socket and the timer (the call is freed
  * when the loop has closed them). */
 static void
@@ -562,6 +616,18 @@ session_end(struct session_call *c, err_code rc)
     c->phase = PHASE_ENDED;
     if (rc != ERR_OK && c->rep.msg[0] == '\0') {
         snprintf(c->rep.msg, sizeof c->rep.msg, "%s", err_str(rc));
+    }
+    if (c->heads_known) {
+        err_code hr = c->hold ? replica_hold(c->r, 1) : ERR_OK;
+        if (hr == ERR_OK) {
+            hr = session_heads_record(c->r, c->url, c->peer, c->npeer);
+            if (c->hold && replica_hold(c->r, 0) != ERR_OK) {
+                hr = ERR_IO;
+            }
+        }
+        if (hr != ERR_OK) {
+            diag_warn("SYNC-RECORD", "the peer's heads could not be recorded: %s", err_str(hr));
+        }
     }
     channel_wipe(&c->ch);
     transport_close(c->t);
@@ -725,6 +791,7 @@ static err_code
 session_heads_begin(struct session_call *c, enum session_phase phase)
 {
     c->phase = phase;
+    c->heads_known = 0;
     c->npeer = 0;
     c->has_after = 0;
     c->pages = 0;
@@ -1016,6 +1083,7 @@ session_advance(struct session_call *c, const uint8_t *buf, size_t len)
         if ((rc = session_heads_take(c, rp, &end)) != ERR_OK) {
             break;
         }
+        c->heads_known = end;
         if (!end) {
             rc = session_heads_next(c);
         } else if (c->phase == PHASE_CHECK) {
@@ -1098,6 +1166,7 @@ session_call_start(uv_loop_t *loop, struct replica *r, const char *url,
     c->done = done;
     c->ctx = ctx;
     c->phase = PHASE_HANDSHAKE;
+    snprintf(c->url, sizeof c->url, "%s", url);
     err_code rc = replica_meta(r, "network", c->net);
     if (rc == ERR_OK) {
         rc = replica_meta(r, "unit", c->unit);

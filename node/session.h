@@ -82,6 +82,8 @@ struct session_peer {
     char msg[160];
 };
 #define SESSION_PEER_META_PREFIX "peer/"
+/* A peer that dialled this node is recorded as "from KEY" (its device key) in place of a URL. */
+#define SESSION_PEER_INBOUND_PREFIX "from "
 /* Records an attempt with url that ended in rc (keeps the last success's time). */
 err_code session_record(struct replica *r, const char *url, err_code rc,
                         const struct session_report *rep) WARN_UNUSED;

@@ -122,6 +122,15 @@ static const char STORE_SCHEMA_V3[] =
     "  found_ms INTEGER NOT NULL,"  /* local wall clock when first held */
     "  UNIQUE(log_key, note_a, note_b));";
 
+/* Migration 4: what each peer held of each log at the end of the last session with it (local
+ * knowledge for `cdht status`: pending up and down per log and peer; never replicated). */
+static const char STORE_SCHEMA_V4[] =
+    "CREATE TABLE peer_head("
+    "  peer TEXT NOT NULL,"         /* the peer's URL, as the sync named it */
+    "  log_key BLOB NOT NULL,"      /* the log's device key */
+    "  size INTEGER NOT NULL,"      /* leaves the peer held */
+    "  PRIMARY KEY(peer, log_key)) WITHOUT ROWID;";
+
 /* Fills trust_leaf from the leaves an older replica already holds. */
 static err_code
 store_migrate_v3_index(struct store *st)
@@ -238,6 +247,7 @@ store_migrate(struct store *st)
          * later migrations below are for files written by an older cdht only. */
         if ((rc = store_exec(st, STORE_SCHEMA_V1)) != ERR_OK ||
             (rc = store_exec(st, STORE_SCHEMA_V3)) != ERR_OK ||
+            (rc = store_exec(st, STORE_SCHEMA_V4)) != ERR_OK ||
             (rc = schema_create(st)) != ERR_OK) {
             goto out;
         }
@@ -247,6 +257,9 @@ store_migrate(struct store *st)
         }
         if (v < 3 && ((rc = store_exec(st, STORE_SCHEMA_V3)) != ERR_OK ||
                       (rc = store_migrate_v3_index(st)) != ERR_OK)) {
+            goto out;
+        }
+        if (v < 4 && (rc = store_exec(st, STORE_SCHEMA_V4)) != ERR_OK) {
             goto out;
         }
         diag_info("STORE-MIGRATE", "replica schema %d upgraded to %d", v, STORE_SCHEMA_VERSION);

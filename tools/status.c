@@ -10,11 +10,18 @@
 
 #include "cli.h"
 #include "commands.h"
+#include "config.h"
+#include "control.h"
 #include "note.h"
 #include "replica.h"
 #include "session.h"
 #include "store.h"
 #include "trust.h"
+
+/* How long status waits for a running node's answer on its control socket: it answers from its
+ * loop between two requests, in milliseconds; a node that takes seconds is stuck, and status
+ * says so rather than hang. */
+#define STATUS_CONTROL_WAIT_MS 3000
 
 /* One integer from a query without parameters; -1 on error. */
 static long long
@@ -111,6 +118,101 @@ status_time(int64_t ms, char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Per log, against what each peer held at the end of the last session with it (peer_head):
+ * the logs that differ, with the leaves to push (here more) or to pull (the peer more). Text
+ * lists the first STATUS_LOGS_SHOWN; JSON every log a peer showed. */
+#define STATUS_LOGS_SHOWN 10
+static err_code
+status_logs(struct replica *r, int json)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(r->st->db,
+                           "SELECT p.peer, p.log_key, p.size, coalesce(l.size, 0) FROM peer_head p "
+                           "LEFT JOIN log l ON l.key = p.log_key ORDER BY p.log_key, p.peer",
+                           -1, &s, NULL) != SQLITE_OK) {
+        return ERR_DB;
+    }
+    unsigned long long equal = 0, differ = 0, up = 0, down = 0, shown = 0;
+    int rc;
+    if (json) {
+        printf(", \"logs_at_peers\": [");
+    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *peer = (const char *)sqlite3_column_text(s, 0);
+        const void *key = sqlite3_column_blob(s, 1);
+        long long theirs = sqlite3_column_int64(s, 2), here = sqlite3_column_int64(s, 3);
+        char k[48];
+        if (sqlite3_column_bytes(s, 1) != KEY_PUBLIC_SIZE || peer == NULL) {
+            continue;
+        }
+        cli_key_b64(key, k);
+        if (json) {
+            printf("%s{\"log\": \"%s\", \"peer\": ", equal + differ ? ", " : "", k);
+            cli_json_str(stdout, peer);
+            printf(", \"here\": %lld, \"there\": %lld}", here, theirs);
+        }
+        if (here == theirs) {
+            equal++;
+            continue;
+        }
+        differ++;
+        up += here > theirs ? (unsigned long long)(here - theirs) : 0;
+        down += theirs > here ? (unsigned long long)(theirs - here) : 0;
+        if (!json && shown++ < STATUS_LOGS_SHOWN) {
+            printf("log:           %s: %lld here, %lld at %s (%lld to %s)\n", k, here, theirs,
+                   peer, here > theirs ? here - theirs : theirs - here,
+                   here > theirs ? "push" : "pull");
+        }
+    }
+    sqlite3_finalize(s);
+    if (rc != SQLITE_DONE) {
+        return ERR_DB;
+    }
+    if (json) {
+        printf("], \"logs_equal_at_peers\": %llu, \"logs_differing\": %llu, "
+               "\"leaves_pending_up\": %llu, \"leaves_pending_down\": %llu",
+               equal, differ, up, down);
+    } else if (equal + differ > 0) {
+        printf("logs at peers: %llu equal, %llu differ (%llu leaves to push, %llu to pull, as of "
+               "the last sync with each)%s\n",
+               equal, differ, up, down,
+               differ > STATUS_LOGS_SHOWN ? "; --json lists every log" : "");
+    }
+    return ERR_OK;
+}
+
+/* The running node's own account through its control socket: upstreams, next attempts. */
+static void
+status_node(const char *home, const char *cfile, int json)
+{
+    struct config cfg;
+    char why[CONFIG_WHY_SIZE], path[CONFIG_CONTROL_PATH_SIZE_MAX + 1];
+    unsigned line = 0;
+    static char answer[8192];
+    config_defaults(&cfg);
+    err_code rc = cfile != NULL ? config_load(&cfg, cfile, why, &line) : ERR_OK;
+    if (rc == ERR_OK) {
+        rc = config_control_socket(&cfg, home, path);
+    }
+    if (rc == ERR_OK) {
+        rc = control_ask(path, json ? "status-json" : "status", STATUS_CONTROL_WAIT_MS, answer,
+                         sizeof answer);
+    }
+    if (json) {
+        size_t n = strlen(answer);
+        while (n > 0 && answer[n - 1] == '\n') {
+            answer[--n] = '\0';
+        }
+        printf(", \"node\": %s", rc == ERR_OK && answer[0] == '{' ? answer : "null");
+    } else if (rc == ERR_OK) {
+        fputs(answer, stdout);
+    } else if (rc == ERR_NOTFOUND) {
+        printf("node:          not running (no cdht serve answers on its control socket)\n");
+    } else {
+        printf("node:          did not answer its control socket (%s)\n", err_str(rc));
+    }
+}
+
 struct status_peers {
     int json;
     unsigned n;
@@ -136,11 +238,12 @@ status_peer(void *ctx, const struct session_peer *p)
                (unsigned long long)p->pushed, (unsigned long long)p->bytes_sent,
                (unsigned long long)p->bytes_received);
     } else {
-        printf("peer:          %s: last attempt %s %s%s%s; pulled %llu (held %llu), pushed %llu; "
+        printf("peer:          %s: last attempt %s %s%s%s%s; pulled %llu (held %llu), pushed %llu; "
                "%llu B sent, %llu B received; last success %s\n",
                p->url, a, p->result == ERR_OK ? "ok" : "FAILED: ",
                p->result == ERR_OK ? "" : err_str((err_code)p->result),
-               p->result == ERR_OK || !p->msg[0] ? "" : " (see cdht sync's message)",
+               p->result == ERR_OK || !p->msg[0] ? "" : ": ",
+               p->result == ERR_OK ? "" : p->msg,
                (unsigned long long)p->pulled, (unsigned long long)p->held,
                (unsigned long long)p->pushed, (unsigned long long)p->bytes_sent,
                (unsigned long long)p->bytes_received, s);
@@ -154,9 +257,10 @@ cmd_status(int argc, char **argv)
 {
     struct cli c;
     struct status_out o = {0};
-    cli_init(&c, "status", "status --home DIR [--json]");
-    const struct cli_opt opts[] = {{"json", 0, NULL, &o.json}};
-    int ec = cli_parse(&c, argc, argv, opts, 1, 0, NULL);
+    cli_init(&c, "status", "status --home DIR [--json] [--config FILE]");
+    const char *cfile = NULL;
+    const struct cli_opt opts[] = {{"json", 0, NULL, &o.json}, {"config", 0, &cfile, NULL}};
+    int ec = cli_parse(&c, argc, argv, opts, 2, 0, NULL);
     if (ec != 0) {
         return ec == CLI_HELP_SHOWN ? CLI_OK : ec;
     }
@@ -246,7 +350,12 @@ cmd_status(int argc, char **argv)
         if (rc == ERR_OK) {
             rc = session_peers(r, status_peer, &sp);
         }
-        printf("]}\n");
+        printf("]");
+        if (rc == ERR_OK) {
+            rc = status_logs(r, 1);
+        }
+        status_node(c.home, cfile, 1);
+        printf("}\n");
     } else {
         if (self.limited) {
             printf("WARNING:       this device is %s: its leaves after index %lld do not count\n",
@@ -268,6 +377,10 @@ cmd_status(int argc, char **argv)
         if (sp.n == 0) {
             printf("peers:         none synced over the network yet\n");
         }
+        if (rc == ERR_OK) {
+            rc = status_logs(r, 0);
+        }
+        status_node(c.home, cfile, 0);
     }
     replica_close(r);
     if (rc != ERR_OK) {
