@@ -432,7 +432,7 @@ sync_now(struct cli *c, const char *cfile)
     int wait_ms = 2 * (int)cfg.session_timeout_s * 1000 + SERVE_NOW_MARGIN_MS;
     err_code rc = control_ask(path, "sync", wait_ms, answer, sizeof answer);
     if (rc == ERR_NOTFOUND) {
-        return cli_fail(c, rc,
+        return cli_fail(c, ERR_CLOSED,
                         "no cdht serve answers on %s: start it, or sync once with --peer URL "
                         "--peer-key KEY",
                         path);
