@@ -828,18 +828,16 @@ session_heads_take(struct session_call *c, const Cdht__Sync__Reply *r, int *end)
     return ERR_OK;
 }
 
-/* The size of log key in a sorted heads list (binary search); *found says whether it is there. */
-static uint64_t
-session_size_of(const struct heads_entry *e, size_t n, const uint8_t key[KEY_PUBLIC_SIZE],
-                int *found)
+/* Log key in a heads list sorted by key (binary search), or NULL. */
+static const struct heads_entry *
+session_find(const struct heads_entry *e, size_t n, const uint8_t key[KEY_PUBLIC_SIZE])
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         int cmp = memcmp(e[mid].key, key, KEY_PUBLIC_SIZE);
         if (cmp == 0) {
-            *found = 1;
-            return e[mid].size;
+            return &e[mid];
         }
         if (cmp < 0) {
             lo = mid + 1;
@@ -847,8 +845,17 @@ session_size_of(const struct heads_entry *e, size_t n, const uint8_t key[KEY_PUB
             hi = mid;
         }
     }
-    *found = 0;
-    return 0;
+    return NULL;
+}
+
+/* The size of log key in a sorted heads list; *found says whether it is there. */
+static uint64_t
+session_size_of(const struct heads_entry *e, size_t n, const uint8_t key[KEY_PUBLIC_SIZE],
+                int *found)
+{
+    const struct heads_entry *h = session_find(e, n, key);
+    *found = h != NULL;
+    return h != NULL ? h->size : 0;
 }
 
 /* Moves on to the next log of the current phase. */
@@ -955,6 +962,29 @@ session_step(struct session_call *c)
     }
 }
 
+/* A batch refused for what it holds (another history, altered or unverifiable leaves), as
+ * opposed to a failure of this machine: the log is skipped and the session goes on. */
+static int
+session_refusal(err_code rc)
+{
+    return rc == ERR_FORK || rc == ERR_AUTH || rc == ERR_CORRUPT || rc == ERR_PROTO;
+}
+
+static void
+session_refused(struct session_call *c, const uint8_t key[KEY_PUBLIC_SIZE], err_code rc,
+                const char *where, const char *why)
+{
+    char k[KEYS_B64_SIZE];
+    keys_b64(key, k);
+    diag_warn("SYNC-LOG-REFUSED", "log %s: a batch %s (%s): %s; the other logs go on", k, where,
+              err_str(rc), why ? why : err_str(rc));
+    if (c->rep.refused++ == 0) {
+        c->rep.refused_code = rc;
+        snprintf(c->rep.msg, sizeof c->rep.msg, "log %s: a batch %s: %s", k, where,
+                 why ? why : err_str(rc));
+    }
+}
+
 static err_code
 session_on_pull(struct session_call *c, const Cdht__Sync__Reply *rp)
 {
@@ -965,8 +995,13 @@ session_on_pull(struct session_call *c, const Cdht__Sync__Reply *rp)
     struct sync_apply_report ar;
     const char *why = NULL;
     err_code rc = sync_batch_apply(c->r, rp->pull->batches[0], &ar, &why);
+    if (session_refusal(rc)) {
+        session_refused(c, c->peer[c->i].key, rc, "refused here", why);
+        session_next_log(c);
+        return ERR_OK;
+    }
     if (rc != ERR_OK) {
-        snprintf(c->rep.msg, sizeof c->rep.msg, "a pulled batch refused: %s",
+        snprintf(c->rep.msg, sizeof c->rep.msg, "a pulled batch could not be applied: %s",
                  why ? why : err_str(rc));
         return rc;
     }
@@ -992,6 +1027,11 @@ session_on_push(struct session_call *c, const Cdht__Sync__Reply *rp)
         session_next_log(c); /* outside the callee's scope: not shared */
         return ERR_OK;
     }
+    if (code != 0 && session_refusal((err_code)code)) {
+        session_refused(c, c->mine[c->i].key, (err_code)code, "refused by the callee", NULL);
+        session_next_log(c);
+        return ERR_OK;
+    }
     if (code != 0 || a->size <= c->theirs) {
         snprintf(c->rep.msg, sizeof c->rep.msg, "the callee refused a pushed batch: %s",
                  err_str((err_code)code));
@@ -1014,10 +1054,14 @@ session_on_checked(struct session_call *c)
         return rc;
     }
     for (size_t i = 0; i < c->npeer; i++) {
-        int found = 0;
-        uint64_t have = session_size_of(c->mine, c->nmine, c->peer[i].key, &found);
-        if (found && have != c->peer[i].size) {
+        const struct heads_entry *m = session_find(c->mine, c->nmine, c->peer[i].key);
+        if (m != NULL && m->size != c->peer[i].size) {
             c->rep.behind++;
+        } else if (m != NULL && m->size > 0 && sodium_memcmp(m->root, c->peer[i].root, HASH_SIZE) != 0) {
+            /* Equal sizes, different roots: the log's device signed two histories (a laptop
+             * restored from an old copy), or one side holds altered leaves. Never "equal". */
+            session_refused(c, m->key, ERR_FORK, "differs from the callee's at the same size",
+                            "two histories of one log");
         }
     }
     c->phase = PHASE_DONE;
@@ -1108,6 +1152,15 @@ session_advance(struct session_call *c, const uint8_t *buf, size_t len)
         break;
     case PHASE_DONE:
         wire_reply_free(rp);
+        if (c->rep.refused > 0) {
+            /* rep.msg names the first refused log already. */
+            if (c->rep.refused > 1) {
+                size_t n = strlen(c->rep.msg);
+                snprintf(c->rep.msg + n, sizeof c->rep.msg - n, " (and %llu more logs)",
+                         (unsigned long long)(c->rep.refused - 1));
+            }
+            return c->rep.refused_code;
+        }
         if (c->rep.behind > 0) {
             snprintf(c->rep.msg, sizeof c->rep.msg, "%llu logs still differ after the sync",
                      (unsigned long long)c->rep.behind);

@@ -69,7 +69,10 @@ struct session_report {
     uint64_t held;           /* of the pulled ones, held in quarantine */
     uint64_t requests;
     uint64_t bytes_sent, bytes_received;
-    uint64_t behind; /* logs still unequal at the end (scope, forks, limits) */
+    uint64_t behind;  /* logs still unequal at the end (scope, forks, limits) */
+    uint64_t refused; /* logs whose batch one side refused (a fork, altered data): skipped, so
+                       * that one bad log does not stop the others from syncing */
+    err_code refused_code; /* the first refusal's code */
     char msg[160];   /* on error: what was wrong, never data */
 };
 
