@@ -9,6 +9,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "cosig.h"
 #include "diag.h"
 #include "exchange.h"
 #include "heads.h"
@@ -22,6 +23,8 @@
 #include "transport.h"
 #include "trust.h"
 #include "wire.h"
+#include "witness.h"
+#include "note.h"
 
 /* The channel's protocol version: the sync messages' (one number for the whole protocol). */
 #define SESSION_VERSION ((uint8_t)WIRE_VERSION)
@@ -38,6 +41,7 @@ struct session_slot {
     int scoped;
     uint64_t sent, received;         /* leaves */
     uint64_t bytes_in, bytes_out;    /* messages after the handshake */
+    uint64_t cosigned;               /* cosignatures given */
 };
 
 static void
@@ -208,6 +212,10 @@ struct session_reply {
     Cdht__Sync__DoneReply done;
     Cdht__Sync__Summary summary;
     Cdht__Sync__Error error;
+    Cdht__Sync__CosignReply cosign;
+    Cdht__Sync__Cosigned cosigned[WIRE_COSIGN_MAX];
+    Cdht__Sync__Cosigned *cosignedp[WIRE_COSIGN_MAX];
+    uint8_t lines[WIRE_COSIGN_MAX][COSIG_LINE_SIZE_MAX];
 };
 
 static void
@@ -226,6 +234,110 @@ session_error(struct session_reply *rp, err_code code, const char *reason)
     rp->error.reason = (char *)reason;
     rp->m.body_case = CDHT__SYNC__REPLY__BODY_ERROR;
     rp->m.error = &rp->error;
+}
+
+struct session_find_cosig {
+    const uint8_t *witness;
+    uint64_t size;
+    struct witness_cosig c;
+    int found;
+};
+
+static err_code
+session_find_cosig_cb(void *ctx, const struct witness_cosig *c)
+{
+    struct session_find_cosig *f = ctx;
+    if (!f->found && c->size == f->size && memcmp(c->witness, f->witness, KEY_PUBLIC_SIZE) == 0) {
+        f->c = *c;
+        f->found = 1;
+    }
+    return ERR_OK;
+}
+
+/* The COSIGN round (callee): for each checkpoint the caller names, this node (when it is a
+ * witness and shares the log) co-signs the checkpoint it holds at that size, after its own
+ * consistency check (witness_cosign), and returns its cosignature line; otherwise a code:
+ * ERR_DENIED (not a witness, or the log is outside the caller's scope), ERR_AGAIN (not held at
+ * that checkpoint), ERR_FORK (inconsistent with what it co-signed before). */
+static err_code
+session_cosign(struct session_server *s, struct session_slot *sl,
+               const Cdht__Sync__CosignRequest *q, struct session_reply *rp)
+{
+    int witness = 0;
+    err_code rc = witness_is_witness(s->r, &witness);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    cdht__sync__cosign_reply__init(&rp->cosign);
+    for (size_t i = 0; i < q->n_checkpoints && i < WIRE_COSIGN_MAX; i++) {
+        const Cdht__Sync__CosignItem *it = q->checkpoints[i];
+        Cdht__Sync__Cosigned *out = &rp->cosigned[i];
+        cdht__sync__cosigned__init(out);
+        out->has_key = out->has_size = 1;
+        out->key = it->key;
+        char name[NOTE_LOG_NAME_SIZE + 1];
+        struct checkpoint cp;
+        note_log_name(it->key.data, name);
+        err_code code = note_verify_checkpoint(it->checkpoint.data, it->checkpoint.len, name,
+                                               it->key.data, &cp) == ERR_OK
+                            ? ERR_OK
+                            : ERR_AUTH; /* wire_request_decode checked it: not reached */
+        out->size = cp.size;
+        int yes = 1;
+        if (code == ERR_OK && sl->scoped &&
+            (rc = scope_log_allowed(s->r->st, &sl->scope, it->key.data, &yes)) != ERR_OK) {
+            return rc;
+        }
+        if (code == ERR_OK && (!witness || !yes)) {
+            code = ERR_DENIED;
+        }
+        struct log_head h;
+        uint8_t note[NOTE_SIZE_MAX];
+        size_t note_len = 0;
+        uint64_t held = 0;
+        if (code == ERR_OK) {
+            rc = log_get(s->r->st, it->key.data, &h);
+            if (rc == ERR_OK) {
+                rc = log_checkpoint_get(s->r->st, h.id, note, &note_len, &held);
+            }
+            if (rc != ERR_OK && rc != ERR_NOTFOUND) {
+                return rc;
+            }
+            if (rc == ERR_NOTFOUND || held != cp.size || note_len != it->checkpoint.len ||
+                memcmp(note, it->checkpoint.data, note_len) != 0) {
+                code = ERR_AGAIN;
+            }
+        }
+        struct session_find_cosig f = {.witness = s->r->pk, .size = cp.size};
+        if (code == ERR_OK) {
+            struct witness_report wrep;
+            if ((rc = witness_cosign(s->r, it->key.data, &wrep)) != ERR_OK ||
+                (rc = witness_cosigs_of(s->r->st, h.id, SESSION_COSIGS_SCAN_MAX,
+                                        session_find_cosig_cb, &f)) != ERR_OK) {
+                return rc;
+            }
+            code = f.found ? ERR_OK : ERR_FORK;
+        }
+        size_t line_len = 0;
+        if (code == ERR_OK && (rc = witness_cosig_line(&f.c, rp->lines[i], &line_len)) != ERR_OK) {
+            return rc;
+        }
+        if (code == ERR_OK) {
+            out->has_line = 1;
+            out->line.data = rp->lines[i];
+            out->line.len = line_len;
+            sl->cosigned++;
+        } else {
+            out->has_code = 1;
+            out->code = (uint32_t)code;
+        }
+        rp->cosignedp[i] = out;
+        rp->cosign.n_cosigned = i + 1;
+    }
+    rp->cosign.cosigned = rp->cosignedp;
+    rp->m.body_case = CDHT__SYNC__REPLY__BODY_COSIGN;
+    rp->m.cosign = &rp->cosign;
+    return ERR_OK;
 }
 
 static err_code
@@ -331,11 +443,14 @@ session_dispatch(struct session_server *s, struct session_slot *sl, const Cdht__
         rp->summary.has_leaves_sent = rp->summary.has_leaves_received = 1;
         rp->summary.leaves_sent = sl->sent;
         rp->summary.leaves_received = sl->received;
+        rp->summary.has_cosigs = 1;
+        rp->summary.cosigs = sl->cosigned;
         rp->done.summary = &rp->summary;
         rp->m.body_case = CDHT__SYNC__REPLY__BODY_DONE;
         rp->m.done = &rp->done;
         return ERR_OK;
     }
+    case CDHT__SYNC__REQUEST__BODY_COSIGN: return session_cosign(s, sl, q->cosign, rp);
     default: session_error(rp, ERR_PROTO, "this callee does not serve that round"); return ERR_OK;
     }
 }
@@ -535,6 +650,7 @@ enum session_phase {
     PHASE_PULL,          /* pulling log peer[i] */
     PHASE_PUSH,          /* pushing log mine[i] */
     PHASE_CHECK,         /* paging through the callee's heads again, to check */
+    PHASE_COSIGN,        /* asking the callee to co-sign the logs pushed to it */
     PHASE_DONE,          /* waiting for the done reply */
     PHASE_ENDED,
 };
@@ -545,6 +661,9 @@ struct session_call {
     uint64_t deadline_at; /* the loop's time (uv_now) when the whole session must have ended */
     uint64_t handshake_ms; /* the handshake's own bound */
     char url[TRANSPORT_URL_SIZE_MAX + 1];
+    uint8_t peer_pk[KEY_PUBLIC_SIZE];
+    uint8_t (*pushed)[KEY_PUBLIC_SIZE]; /* the logs pushed, in key order (mine is), for COSIGN */
+    size_t npushed, cap_pushed, cosign_next;
     int heads_known; /* peer[] is a whole list of the callee's heads (for peer_head) */
     struct transport *t;
     struct replica *r;
@@ -645,6 +764,7 @@ session_call_free_cb(uv_handle_t *h)
     struct session_call *c = h->data;
     free(c->peer);
     free(c->mine);
+    free(c->pushed);
     free(c);
 }
 
@@ -1039,7 +1159,141 @@ session_on_push(struct session_call *c, const Cdht__Sync__Reply *rp)
     }
     c->rep.pushed += a->size - c->theirs;
     c->theirs = a->size;
+    const uint8_t *key = c->mine[c->i].key;
+    if (c->npushed == 0 || memcmp(c->pushed[c->npushed - 1], key, KEY_PUBLIC_SIZE) != 0) {
+        if (c->npushed == c->cap_pushed) {
+            size_t cap = c->cap_pushed ? 2 * c->cap_pushed : 16;
+            uint8_t(*p)[KEY_PUBLIC_SIZE] = realloc(c->pushed, cap * sizeof *p);
+            if (p == NULL) {
+                return ERR_NOMEM;
+            }
+            c->pushed = p;
+            c->cap_pushed = cap;
+        }
+        memcpy(c->pushed[c->npushed++], key, KEY_PUBLIC_SIZE);
+    }
     return ERR_OK;
+}
+
+/* Sends the next page of the COSIGN round: the pushed logs the callee now holds at this
+ * replica's checkpoint, WIRE_COSIGN_MAX at a time; *sent 0 when none is left. */
+static err_code
+session_cosign_next(struct session_call *c, int *sent)
+{
+    *sent = 0;
+    Cdht__Sync__CosignItem items[WIRE_COSIGN_MAX], *itemp[WIRE_COSIGN_MAX];
+    uint8_t(*notes)[NOTE_SIZE_MAX] = malloc(WIRE_COSIGN_MAX * sizeof *notes);
+    if (notes == NULL) {
+        return ERR_NOMEM;
+    }
+    size_t n = 0;
+    err_code rc = ERR_OK;
+    while (c->cosign_next < c->npushed && n < WIRE_COSIGN_MAX && rc == ERR_OK) {
+        const uint8_t *key = c->pushed[c->cosign_next++];
+        const struct heads_entry *p = session_find(c->peer, c->npeer, key);
+        struct log_head h;
+        size_t len = 0;
+        uint64_t size = 0;
+        if (p == NULL || (rc = log_get(c->r->st, key, &h)) != ERR_OK) {
+            rc = rc == ERR_NOTFOUND ? ERR_OK : rc;
+            continue;
+        }
+        if ((rc = log_checkpoint_get(c->r->st, h.id, notes[n], &len, &size)) != ERR_OK) {
+            rc = rc == ERR_NOTFOUND ? ERR_OK : rc;
+            continue;
+        }
+        if (size != p->size) {
+            continue; /* the callee does not hold this checkpoint: nothing to co-sign */
+        }
+        cdht__sync__cosign_item__init(&items[n]);
+        items[n].has_key = items[n].has_old_size = items[n].has_checkpoint = 1;
+        items[n].key.data = (uint8_t *)key;
+        items[n].key.len = KEY_PUBLIC_SIZE;
+        items[n].old_size = 0; /* the callee checks consistency with what it co-signed itself */
+        items[n].checkpoint.data = notes[n];
+        items[n].checkpoint.len = len;
+        itemp[n] = &items[n];
+        n++;
+    }
+    if (rc == ERR_OK && n > 0) {
+        Cdht__Sync__Request q = CDHT__SYNC__REQUEST__INIT;
+        Cdht__Sync__CosignRequest cq = CDHT__SYNC__COSIGN_REQUEST__INIT;
+        cq.checkpoints = itemp;
+        cq.n_checkpoints = n;
+        q.body_case = CDHT__SYNC__REQUEST__BODY_COSIGN;
+        q.cosign = &cq;
+        c->phase = PHASE_COSIGN;
+        rc = session_request(c, &q);
+        *sent = rc == ERR_OK;
+    }
+    free(notes);
+    return rc;
+}
+
+/* Keeps the callee's cosignatures that verify against this replica's checkpoints. */
+static err_code
+session_on_cosign(struct session_call *c, const Cdht__Sync__Reply *rp)
+{
+    if (rp->body_case != CDHT__SYNC__REPLY__BODY_COSIGN) {
+        snprintf(c->rep.msg, sizeof c->rep.msg, "a cosign request got another reply");
+        return ERR_PROTO;
+    }
+    err_code rc = ERR_OK;
+    int open = 0;
+    for (size_t i = 0; i < rp->cosign->n_cosigned && rc == ERR_OK; i++) {
+        const Cdht__Sync__Cosigned *e = rp->cosign->cosigned[i];
+        struct log_head h;
+        if (!e->has_line || log_get(c->r->st, e->key.data, &h) != ERR_OK) {
+            continue; /* refused (not a witness, not held there): nothing to keep */
+        }
+        uint8_t note[NOTE_SIZE_MAX], root[HASH_SIZE];
+        size_t len = 0;
+        uint64_t size = 0;
+        char name[NOTE_LOG_NAME_SIZE + 1];
+        struct checkpoint cp;
+        struct witness_cosig cs;
+        note_log_name(e->key.data, name);
+        if (log_checkpoint_get(c->r->st, h.id, note, &len, &size) != ERR_OK || size != e->size ||
+            note_verify_checkpoint(note, len, name, e->key.data, &cp) != ERR_OK) {
+            continue;
+        }
+        memcpy(root, cp.root, HASH_SIZE);
+        if (witness_cosig_check(e->key.data, c->peer_pk, size, root, e->line.data, e->line.len,
+                                &cs) != ERR_OK) {
+            snprintf(c->rep.msg, sizeof c->rep.msg,
+                     "the callee's cosignature does not verify against the checkpoint");
+            rc = ERR_AUTH;
+            break;
+        }
+        cs.log_id = h.id;
+        if (!open && (rc = store_begin(c->r->st)) != ERR_OK) {
+            break;
+        }
+        open = 1;
+        if ((rc = witness_cosig_put(c->r->st, &cs)) == ERR_OK) {
+            c->rep.cosigs++;
+        }
+    }
+    if (open) {
+        if (rc == ERR_OK) {
+            rc = store_commit(c->r->st);
+        } else {
+            store_rollback(c->r->st);
+        }
+    }
+    return rc;
+}
+
+/* The done request: the last of the session. */
+static err_code
+session_send_done(struct session_call *c)
+{
+    c->phase = PHASE_DONE;
+    Cdht__Sync__Request q = CDHT__SYNC__REQUEST__INIT;
+    Cdht__Sync__DoneRequest dd = CDHT__SYNC__DONE_REQUEST__INIT;
+    q.body_case = CDHT__SYNC__REQUEST__BODY_DONE;
+    q.done = &dd;
+    return session_request(c, &q);
 }
 
 /* The check after the transfers: every log the callee shows this device is equal here, unless
@@ -1064,12 +1318,10 @@ session_on_checked(struct session_call *c)
                             "two histories of one log");
         }
     }
-    c->phase = PHASE_DONE;
-    Cdht__Sync__Request q = CDHT__SYNC__REQUEST__INIT;
-    Cdht__Sync__DoneRequest dd = CDHT__SYNC__DONE_REQUEST__INIT;
-    q.body_case = CDHT__SYNC__REQUEST__BODY_DONE;
-    q.done = &dd;
-    return session_request(c, &q);
+    int sent = 0;
+    c->cosign_next = 0;
+    rc = session_cosign_next(c, &sent);
+    return rc != ERR_OK || sent ? rc : session_send_done(c);
 }
 
 static err_code
@@ -1150,6 +1402,14 @@ session_advance(struct session_call *c, const uint8_t *buf, size_t len)
             rc = session_step(c);
         }
         break;
+    case PHASE_COSIGN: {
+        int sent = 0;
+        if ((rc = session_on_cosign(c, rp)) == ERR_OK &&
+            (rc = session_cosign_next(c, &sent)) == ERR_OK && !sent) {
+            rc = session_send_done(c);
+        }
+        break;
+    }
     case PHASE_DONE:
         wire_reply_free(rp);
         if (c->rep.refused > 0) {
@@ -1220,6 +1480,7 @@ session_call_start(uv_loop_t *loop, struct replica *r, const char *url,
     c->ctx = ctx;
     c->phase = PHASE_HANDSHAKE;
     snprintf(c->url, sizeof c->url, "%s", url);
+    memcpy(c->peer_pk, peer_pk, KEY_PUBLIC_SIZE);
     err_code rc = replica_meta(r, "network", c->net);
     if (rc == ERR_OK) {
         rc = replica_meta(r, "unit", c->unit);

@@ -35,6 +35,9 @@ struct replica;
  * not kept, and a resend of it gets an empty answer (the caller's sync fails and the next one
  * resumes). 16 MiB keeps the hub's memory within its target whatever the fan-in. */
 #define SESSION_REPLY_CACHE_MAX (16u * 1024u * 1024u)
+/* Cosignatures of one log looked through to find this witness's at one size (largest sizes
+ * first: the one just made is among the first). */
+#define SESSION_COSIGS_SCAN_MAX 256u
 /* A caller's bound on the handshake alone: a peer that is up answers it in milliseconds, a
  * slow 3G link in a second or two; past 10 s the peer is down or unreachable, and the sync
  * fails then instead of waiting for the whole session's bound (nanomsg reconnects silently, so
@@ -67,6 +70,7 @@ struct session_report {
     uint64_t logs;           /* logs that took or gave leaves */
     uint64_t pulled, pushed; /* leaves */
     uint64_t held;           /* of the pulled ones, held in quarantine */
+    uint64_t cosigs; /* the callee's cosignatures of pushed logs, verified and kept */
     uint64_t requests;
     uint64_t bytes_sent, bytes_received;
     uint64_t behind;  /* logs still unequal at the end (scope, forks, limits) */

@@ -149,10 +149,11 @@ upstream_done(void *ctx, err_code rc, const struct session_report *rep)
     }
     if (rc == ERR_OK) {
         diag_info("SYNC-UP",
-                  "sync with %s: %llu leaves pulled (%llu held), %llu pushed, %llu bytes sent, "
-                  "%llu received",
+                  "sync with %s: %llu leaves pulled (%llu held), %llu pushed (%llu logs "
+                  "co-signed there), %llu bytes sent, %llu received",
                   s->st.url, (unsigned long long)rep->pulled, (unsigned long long)rep->held,
-                  (unsigned long long)rep->pushed, (unsigned long long)rep->bytes_sent,
+                  (unsigned long long)rep->pushed, (unsigned long long)rep->cosigs,
+                  (unsigned long long)rep->bytes_sent,
                   (unsigned long long)rep->bytes_received);
     } else {
         diag_warn("SYNC-UP-FAILED", "sync with %s failed (%s): %s; attempt %u", s->st.url,

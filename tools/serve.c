@@ -516,10 +516,11 @@ cmd_sync(int argc, char **argv)
     }
     replica_close(r);
     fprintf(stderr,
-            "sync with %s: %llu leaves pulled (%llu held), %llu pushed, %llu requests, %llu "
-            "bytes sent, %llu received\n",
+            "sync with %s: %llu leaves pulled (%llu held), %llu pushed (%llu logs co-signed "
+            "there), %llu requests, %llu bytes sent, %llu received\n",
             peer, (unsigned long long)rep.pulled, (unsigned long long)rep.held,
-            (unsigned long long)rep.pushed, (unsigned long long)rep.requests,
+            (unsigned long long)rep.pushed, (unsigned long long)rep.cosigs,
+            (unsigned long long)rep.requests,
             (unsigned long long)rep.bytes_sent, (unsigned long long)rep.bytes_received);
     if (rc != ERR_OK) {
         return cli_fail(&c, rc, "sync failed: %s", rep.msg[0] ? rep.msg : err_str(rc));

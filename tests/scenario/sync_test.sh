@@ -67,7 +67,11 @@ must cdht person add --home "$A" --name "Nguyễn Văn An" --birth-year 1980 --g
 must cdht person add --home "$A" --name "Trần Thị Bình" --birth-year 1985 --gender female --unit 4400101
 start_serve "$H"
 expect_ok cdht sync --home "$A" --peer "tcp://127.0.0.1:$PORT" --peer-key "$HK" --timeout 20
-expect_stderr_contains "2 pushed"
+expect_stderr_contains "2 pushed (1 logs co-signed there)"
+# The hub witnessed the laptop's checkpoint in the same session; the laptop keeps the
+# cosignature (C2SP tlog-cosignature), verified against its own checkpoint.
+expect_ok cdht witness list --home "$A"
+expect_stdout_contains "$(key_of "$A") $HK 2 "
 # The same sync again: nothing to move, still a success.
 expect_ok cdht sync --home "$A" --peer "tcp://127.0.0.1:$PORT" --peer-key "$HK" --timeout 20
 expect_stderr_contains "0 leaves pulled (0 held), 0 pushed"
