@@ -6,8 +6,10 @@
  * single-commit latency, bundle export+import rate, bundle bytes against `zstd -3` of the same
  * rows as CSV, audit rate, and the import's peak RSS (measured on the real cdht process).
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdnoreturn.h>
 #include <sodium.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -609,6 +611,49 @@ bench_sync(struct replica *branch, struct replica *hub, double *wire)
     return t;
 }
 
+/* Starts `cdht serve --home home --listen url` with its stderr in log, and waits (bounded: 5 s)
+ * for its "listening" line. Returns its PID; the caller kills it (SIGTERM) and waits for it. A
+ * serve that exits first (the port is taken) or stays silent stops the bench with its log's
+ * name. */
+static pid_t
+bench_serve_start(const char *cdht, const char *home, const char *url, const char *log)
+{
+    pid_t pid = fork();
+    if (pid < 0) {
+        bench_die("serve fork", ERR_IO);
+    }
+    if (pid == 0) {
+        if (freopen(log, "w", stderr) == NULL) {
+            _exit(126);
+        }
+        execl(cdht, cdht, "serve", "--home", home, "--listen", url, (char *)NULL);
+        _exit(127);
+    }
+    for (int k = 0; k < 100; k++) {
+        char buf[256] = "";
+        FILE *f = fopen(log, "r");
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f) {
+            fclose(f);
+        }
+        buf[n] = '\0';
+        if (strstr(buf, "listening") != NULL) {
+            return pid;
+        }
+        int status = 0;
+        if (waitpid(pid, &status, WNOHANG) == pid) {
+            fprintf(stderr, "bench: cdht serve on %s exited early (see %s)\n", url, log);
+            exit(3);
+        }
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    kill(pid, SIGTERM);
+    waitpid(pid, NULL, 0);
+    fprintf(stderr, "bench: cdht serve on %s did not start listening (see %s)\n", url, log);
+    exit(3);
+}
+
 /* Fan-in: BENCH_FANIN_BRANCHES branches of BENCH_FANIN_ROWS rows each sync at once into one
  * hub, a real `cdht serve` process whose peak RSS is read when it exits (SIGTERM). */
 #define BENCH_FANIN_BRANCHES 50u
@@ -657,29 +702,7 @@ bench_fanin(const char *cdht, const char *dir, struct bench_row *rows)
     snprintf(url, sizeof url, "tcp://127.0.0.1:%u",
              BENCH_SYNC_PORT_BASE + BENCH_SYNC_PORT_SPAN + (unsigned)getpid() % 1000u);
     snprintf(log, sizeof log, "%s/fanin-serve.log", dir);
-    pid_t pid = fork();
-    if (pid == 0) {
-        if (freopen(log, "w", stderr) == NULL) {
-            _exit(126);
-        }
-        execl(cdht, cdht, "serve", "--home", home, "--listen", url, (char *)NULL);
-        _exit(127);
-    }
-    /* Wait (bounded) for its "listening" line. */
-    for (int k = 0; k < 100; k++) {
-        char buf[256] = "";
-        FILE *f = fopen(log, "r");
-        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
-        if (f) {
-            fclose(f);
-        }
-        buf[n] = '\0';
-        if (strstr(buf, "listening") != NULL) {
-            break;
-        }
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
-    }
+    pid_t pid = bench_serve_start(cdht, home, url, log);
     double t0 = bench_now();
     for (unsigned i = 0; i < BENCH_FANIN_BRANCHES; i++) {
         args[i] = (struct bench_fanin_arg){.r = br[i], .url = url, .hub_pk = hub_pk};
@@ -719,11 +742,275 @@ bench_cleanup(const char *dir)
     return system(cmd) == 0 ? 0 : 3;
 }
 
+/* ---- No-op sync (issue 4 item 8): a caller and a callee (a real `cdht serve`) that hold the
+ * same BENCH_NOOP_LOGS device logs sync again and find nothing to move. Each timed sync is a
+ * whole session: dial, handshake, hello, the callee's heads (paged) and ours, the check round
+ * of heads again, done. The baseline is the same session between two replicas holding one
+ * device log, measured in the same run and interleaved with it, so that the ratio says what the
+ * 1,000 logs cost and not what the machine was doing. Each side also holds its own empty log,
+ * which no sync moves (size 0): 1,001 heads against 2. Open mode, like the fan-in: no scope
+ * check per log. */
+#define BENCH_NOOP_LOGS 1000u
+#define BENCH_NOOP_SYNCS 20u
+#define BENCH_NOOP_LEAVES_MAX 5u /* device i writes 1 + i % 5 leaves of one person each */
+#define BENCH_NOOP_PORT_BASE (BENCH_SYNC_PORT_BASE + BENCH_SYNC_PORT_SPAN + 1000)
+#define BENCH_NOOP_TIMEOUT_MS 60000
+
+struct bench_noop_pair {
+    unsigned logs;
+    char callee_home[600], caller_home[600];
+    char url[64];
+    uint8_t callee_pk[KEY_PUBLIC_SIZE];
+    struct replica *caller; /* open while the syncs run */
+    pid_t serve;            /* the callee's cdht serve; 0 when not running */
+    double ms[BENCH_NOOP_SYNCS];
+    double cpu_ms[BENCH_NOOP_SYNCS], serve_cpu_ms[BENCH_NOOP_SYNCS]; /* ours, the serve's */
+    uint64_t requests, wire_bytes; /* of the last timed sync */
+    size_t held;                   /* logs the caller holds: the devices' and its own */
+};
+
+/* Stops what the phase started (the serve processes by their PIDs, the callers) and the
+ * benchmark, after the caller printed why: every failure of the phase once the serves run ends
+ * here, so no serve is left behind. */
+static noreturn void
+bench_noop_fail(const char *dir, struct bench_noop_pair *pairs, unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (pairs[i].serve > 0) {
+            kill(pairs[i].serve, SIGTERM);
+            waitpid(pairs[i].serve, NULL, 0);
+            pairs[i].serve = 0;
+        }
+        replica_close(pairs[i].caller);
+        pairs[i].caller = NULL;
+    }
+    (void)bench_cleanup(dir);
+    exit(3);
+}
+
+/* Builds p->logs device logs (each its own replica: one log per device key; device i writes
+ * 1 + i % BENCH_NOOP_LEAVES_MAX leaves of one person). Device 0 collects the others' bundles,
+ * and its one bundle of every log goes to the callee and to the caller: both end with the same
+ * heads. The devices are scratch, on /dev/shm when there is one (like tests/support): a home is
+ * six new files, and on this ext4 /tmp inode allocation and the fsyncs took most of a 15 s
+ * set-up; the callee and caller, whose reads are measured, stay in dir. Everything is closed on
+ * return (the serve must take the callee's write lock). */
+static void
+bench_noop_build(const char *dir, const char *tag, struct bench_noop_pair *p,
+                 struct bench_row *rows)
+{
+    char name[64], bundle[600], scratch[512];
+    struct stat sb;
+    snprintf(scratch, sizeof scratch, "%s/cdht-bench-noop-XXXXXX",
+             stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) ? "/dev/shm" : dir);
+    if (mkdtemp(scratch) == NULL) {
+        bench_die("noop scratch", ERR_IO);
+    }
+    snprintf(bundle, sizeof bundle, "%s/noop.bundle", scratch);
+    err_code rc = ERR_OK;
+    struct exchange_report rep;
+    struct replica *col = bench_replica(scratch, "d0");
+    bench_trust_write(col, rows, 1, 1, "44001001");
+    for (unsigned i = 1; i < p->logs && rc == ERR_OK; i++) {
+        snprintf(name, sizeof name, "d%u", i);
+        struct replica *dev = bench_replica(scratch, name);
+        bench_trust_write(dev, rows, 1 + i % BENCH_NOOP_LEAVES_MAX, 1, "44001001");
+        rc = exchange_export(dev, bundle, NULL, 0, &rep);
+        replica_close(dev);
+        rc = rc == ERR_OK ? exchange_import(col, bundle, &rep) : rc;
+    }
+    rc = rc == ERR_OK ? exchange_export(col, bundle, NULL, 0, &rep) : rc;
+    replica_close(col);
+    snprintf(name, sizeof name, "%s-callee", tag);
+    struct replica *callee = bench_replica(dir, name);
+    memcpy(p->callee_pk, callee->pk, KEY_PUBLIC_SIZE);
+    snprintf(p->callee_home, sizeof p->callee_home, "%s/%s", dir, name);
+    snprintf(name, sizeof name, "%s-caller", tag);
+    struct replica *caller = bench_replica(dir, name);
+    snprintf(p->caller_home, sizeof p->caller_home, "%s/%s", dir, name);
+    rc = rc == ERR_OK ? exchange_import(callee, bundle, &rep) : rc;
+    rc = rc == ERR_OK ? exchange_import(caller, bundle, &rep) : rc;
+    replica_close(callee);
+    replica_close(caller);
+    (void)bench_cleanup(scratch); /* before reporting a failure: /dev/shm is memory */
+    if (rc != ERR_OK) {
+        bench_die("noop bundles", rc);
+    }
+}
+
+/* CPU time of this process so far (every thread, also the exited ones), in ms. */
+static double
+bench_cpu_ms(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+           (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+/* CPU time of a running process's threads so far, in ms (the first field of each
+ * /proc/PID/task/TID/schedstat is its time on a CPU in ns: finer than utime's ticks). */
+static double
+bench_proc_cpu_ms(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    double ns = 0;
+    for (struct dirent *e = d ? readdir(d) : NULL; e != NULL; e = readdir(d)) {
+        char f[300];
+        unsigned long long t = 0;
+        snprintf(f, sizeof f, "/proc/%d/task/%s/schedstat", (int)pid, e->d_name);
+        FILE *fp = e->d_name[0] != '.' ? fopen(f, "r") : NULL;
+        if (fp != NULL) {
+            if (fscanf(fp, "%llu", &t) == 1) {
+                ns += (double)t;
+            }
+            fclose(fp);
+        }
+    }
+    if (d != NULL) {
+        closedir(d);
+    }
+    return ns / 1e6;
+}
+
+/* One timed session; a failure, or any leaf moved, stops the phase. The CPU times are read
+ * outside the timed span. */
+static void
+bench_noop_once(const char *dir, struct bench_noop_pair *pairs, unsigned n, unsigned which,
+                unsigned k)
+{
+    struct bench_noop_pair *p = &pairs[which];
+    struct session_report rep;
+    /* Ours read innermost, so that reading the serve's /proc files is not counted as ours. */
+    double serve0 = bench_proc_cpu_ms(p->serve), cpu0 = bench_cpu_ms();
+    double t0 = bench_now();
+    err_code rc = session_sync(p->caller, p->url, p->callee_pk, BENCH_NOOP_TIMEOUT_MS, &rep);
+    double ms = (bench_now() - t0) * 1000.0;
+    p->cpu_ms[k] = bench_cpu_ms() - cpu0;
+    p->serve_cpu_ms[k] = bench_proc_cpu_ms(p->serve) - serve0;
+    if (rc != ERR_OK) {
+        fprintf(stderr, "bench: noop: sync %u with %s failed: %s (%s)\n", k, p->url, rep.msg,
+                err_str(rc));
+        bench_noop_fail(dir, pairs, n);
+    }
+    if (rep.pulled != 0 || rep.pushed != 0) {
+        fprintf(stderr,
+                "bench: noop: sync %u with %u logs was no no-op: %llu leaves pulled, %llu pushed\n",
+                k, p->logs, (unsigned long long)rep.pulled, (unsigned long long)rep.pushed);
+        bench_noop_fail(dir, pairs, n);
+    }
+    p->ms[k] = ms;
+    p->requests = rep.requests;
+    p->wire_bytes = rep.bytes_sent + rep.bytes_received;
+}
+
+static void
+bench_noop(const char *cdht, const char *dir, struct bench_row *rows)
+{
+    static const char *const tags[2] = {"noop1", "noop"};
+    struct bench_noop_pair pairs[2];
+    memset(pairs, 0, sizeof pairs);
+    pairs[0].logs = 1;
+    pairs[1].logs = BENCH_NOOP_LOGS;
+    double t0 = bench_now();
+    printf("noop: building 1 + %u device logs (1-%u leaves each) by bundle...\n", BENCH_NOOP_LOGS,
+           BENCH_NOOP_LEAVES_MAX);
+    fflush(stdout);
+    for (unsigned i = 0; i < 2; i++) {
+        bench_noop_build(dir, tags[i], &pairs[i], rows);
+    }
+    double t_build = bench_now() - t0;
+    /* The serves start with no replica open here, so they inherit none of our databases. */
+    unsigned port = BENCH_NOOP_PORT_BASE + (unsigned)getpid() % 500u * 2u; /* and port + 1 */
+    for (unsigned i = 0; i < 2; i++) {
+        char log[700];
+        snprintf(pairs[i].url, sizeof pairs[i].url, "tcp://127.0.0.1:%u", port + i);
+        snprintf(log, sizeof log, "%s/%s-serve.log", dir, tags[i]);
+        pairs[i].serve = bench_serve_start(cdht, pairs[i].callee_home, pairs[i].url, log);
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        struct heads_entry *heads = NULL;
+        size_t nheads = 0;
+        struct session_report rep;
+        err_code rc = replica_open(&pairs[i].caller, pairs[i].caller_home, REPLICA_WRITE, NULL, 0,
+                                   NULL);
+        if (rc != ERR_OK) {
+            fprintf(stderr, "bench: noop: open %s: %s\n", pairs[i].caller_home, err_str(rc));
+            bench_noop_fail(dir, pairs, 2);
+        }
+        /* A first session, untimed: it would move whatever set-up left unequal (nothing). */
+        rc = session_sync(pairs[i].caller, pairs[i].url, pairs[i].callee_pk,
+                          BENCH_NOOP_TIMEOUT_MS, &rep);
+        if (rc != ERR_OK) {
+            fprintf(stderr, "bench: noop: first sync with %s failed: %s (%s)\n", pairs[i].url,
+                    rep.msg, err_str(rc));
+            bench_noop_fail(dir, pairs, 2);
+        }
+        if ((rc = exchange_heads(pairs[i].caller, &heads, &nheads)) != ERR_OK) {
+            fprintf(stderr, "bench: noop: heads: %s\n", err_str(rc));
+            bench_noop_fail(dir, pairs, 2);
+        }
+        free(heads);
+        pairs[i].held = nheads;
+        if (nheads < pairs[i].logs) {
+            fprintf(stderr, "bench: noop: the caller holds %zu logs, fewer than %u\n", nheads,
+                    pairs[i].logs);
+            bench_noop_fail(dir, pairs, 2);
+        }
+    }
+    printf("noop: set-up %.1f s; %u no-op syncs with each, interleaved...\n",
+           bench_now() - t0, BENCH_NOOP_SYNCS);
+    fflush(stdout);
+    for (unsigned k = 0; k < BENCH_NOOP_SYNCS; k++) {
+        bench_noop_once(dir, pairs, 2, 0, k);
+        bench_noop_once(dir, pairs, 2, 1, k);
+    }
+    for (unsigned i = 0; i < 2; i++) {
+        kill(pairs[i].serve, SIGTERM);
+        int status = 0;
+        if (waitpid(pairs[i].serve, &status, 0) != pairs[i].serve || !WIFEXITED(status) ||
+            WEXITSTATUS(status) != 0) {
+            fprintf(stderr, "bench: noop: cdht serve on %s did not stop cleanly\n",
+                    pairs[i].url);
+        }
+        pairs[i].serve = 0;
+        replica_close(pairs[i].caller);
+        pairs[i].caller = NULL;
+        qsort(pairs[i].ms, BENCH_NOOP_SYNCS, sizeof pairs[i].ms[0], bench_cmp_double);
+        qsort(pairs[i].cpu_ms, BENCH_NOOP_SYNCS, sizeof pairs[i].cpu_ms[0], bench_cmp_double);
+        qsort(pairs[i].serve_cpu_ms, BENCH_NOOP_SYNCS, sizeof pairs[i].serve_cpu_ms[0],
+              bench_cmp_double);
+    }
+    const unsigned mid = BENCH_NOOP_SYNCS / 2;
+    double med1 = pairs[0].ms[mid], med = pairs[1].ms[mid];
+    double p90 = pairs[1].ms[BENCH_NOOP_SYNCS * 9 / 10];
+    /* Wall time waits for the CPU on a busy machine; the CPU time spent by both ends, each
+     * median on its own, does much less, and says how much of the wall time is work. */
+    for (unsigned i = 0; i < 2; i++) {
+        printf("noop: %u device log%s (%zu held): median %.2f ms, p90 %.2f ms, min %.2f ms; CPU "
+               "median %.2f ms caller + %.2f ms serve; %llu requests, %llu bytes both ways\n",
+               pairs[i].logs, pairs[i].logs == 1 ? "" : "s", pairs[i].held, pairs[i].ms[mid],
+               pairs[i].ms[BENCH_NOOP_SYNCS * 9 / 10], pairs[i].ms[0], pairs[i].cpu_ms[mid],
+               pairs[i].serve_cpu_ms[mid], (unsigned long long)pairs[i].requests,
+               (unsigned long long)pairs[i].wire_bytes);
+    }
+    printf("noop: ratio %.2f; logs built in %.1f s\n", med / med1, t_build);
+    bench_put("noop_sync_ms", med);
+    bench_put("noop_sync_p90_ms", p90);
+    bench_put("noop_sync_wire_bytes", (double)pairs[1].wire_bytes);
+    bench_put("noop_sync_cpu_ms", pairs[1].cpu_ms[mid] + pairs[1].serve_cpu_ms[mid]);
+    bench_put("noop_sync_1log_ms", med1);
+    bench_put("noop_sync_1000_vs_1_logs", med / med1);
+}
+
 int
 main(int argc, char **argv)
 {
     const char *cdht = "build/release/cdht", *out = "build/bench.json";
-    /* --only bulk: stop after the bulk phase (for `perf record` of one phase). */
+    /* --only bulk: stop after the bulk phase (for `perf record` of one phase); likewise bundle,
+     * fanin, trust and noop (docs/HACKING.md). */
     const char *only = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--cdht") == 0) {
@@ -749,6 +1036,14 @@ main(int argc, char **argv)
         for (unsigned i = 0; i < bench_n; i++) {
             printf("%-28s %16.3f\n", bench_results[i].name, bench_results[i].value);
         }
+        return bench_cleanup(dir);
+    }
+    if (only != NULL && strcmp(only, "noop") == 0) {
+        bench_noop(cdht, dir, rows);
+        for (unsigned i = 0; i < bench_n; i++) {
+            printf("%-28s %16.3f\n", bench_results[i].name, bench_results[i].value);
+        }
+        free(rows);
         return bench_cleanup(dir);
     }
 
@@ -891,6 +1186,9 @@ main(int argc, char **argv)
     /* 7. Trust: the audit of a deployment, and a revocation. */
     bench_trust(dir, rows);
 
+    /* 8. A no-op sync with 1,000 logs held on both sides, against one with 1 log. */
+    bench_noop(cdht, dir, rows);
+
     static const struct {
         const char *name, *target;
     } targets[] = {
@@ -906,6 +1204,7 @@ main(int argc, char **argv)
         {"sync_wire_vs_zstd_csv", "<= 1.1"},
         {"fanin_s", "< 5"},
         {"hub_peak_rss_mib", "< 64"},
+        {"noop_sync_ms", "< 50"},
     };
     FILE *f = fopen(out, "w");
     fprintf(f, "{");
