@@ -105,6 +105,23 @@ expect_ok cdht status --home "$H"
 expect_stdout_contains "peer:          from $(key_of "$A"): last attempt"
 expect_stdout_contains "node:          running (pid $HUB_PID)"
 
+# --- hostile peers on the hub's port: it drops them and goes on serving ---------------------
+# (Raw TCP through bash's /dev/tcp. An SP connection opens with 0x00 "SP" 0x00, the protocol
+# (REQ = 48) and two zero bytes; each message is a 64-bit length, then a REQ's request id.)
+exec 3<>"/dev/tcp/127.0.0.1/$PORT" # connects and never says a word
+exec 4<>"/dev/tcp/127.0.0.1/$PORT" # not the SP protocol at all
+printf 'GET / HTTP/1.0\r\n\r\n' >&4
+exec 5<>"/dev/tcp/127.0.0.1/$PORT" # a message of 2^63 bytes (over NN_RCVMAXSIZE)
+printf '\x00SP\x00\x00\x30\x00\x00\x7f\xff\xff\xff\xff\xff\xff\xff' >&5
+exec 6<>"/dev/tcp/127.0.0.1/$PORT" # a well-framed request that is garbage, then never reads
+printf '\x00SP\x00\x00\x30\x00\x00\x00\x00\x00\x00\x00\x00\x00\x0e\x80\x00\x00\x01garbage!!!' >&6
+wait_for "$T/hub.err" "SYNC-GARBAGE a message that is not a channel message (10 bytes) dropped" &&
+    pass || fail "the garbage request was not dropped with its reason"
+expect_ok cdht sync --home "$A" --now
+expect_stderr_contains "synced with tcp://127.0.0.1:$PORT"
+kill -0 "$HUB_PID" && pass || fail "the hub died"
+exec 3>&- 4>&- 5>&- 6>&-
+
 # --- a second serve on the same home is refused; the first goes on ------------------------
 expect_exit 3 cdht serve --home "$A" --listen "tcp://127.0.0.1:$((PORT + 3))"
 expect_stderr_contains "another cdht serve is running on this home"
