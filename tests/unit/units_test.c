@@ -533,7 +533,7 @@ Test(units, migration_v1_to_v2)
     cr_assert_eq(store_open(&st, path, STORE_READONLY), ERR_AGAIN);
     cr_assert_null(st);
     cr_assert_eq(store_open(&st, path, 0), ERR_OK);
-    q_eq(st, "PRAGMA user_version", "3");
+    q_eq(st, "PRAGMA user_version", "4");
     q_eq(st,
          "SELECT group_concat(code||','||ifnull(parent,'-')||','||kind||','||name||','||"
          "quote(valid_from)||','||quote(valid_to)||','||quote(disadvantaged)||','||_live, ';') "
@@ -591,7 +591,7 @@ Test(units, fresh_database_is_v2)
     char *path = support_path(dir, "replica.db");
     struct store *st = NULL;
     cr_assert_eq(store_open(&st, path, STORE_CREATE), ERR_OK);
-    q_eq(st, "PRAGMA user_version", "3");
+    q_eq(st, "PRAGMA user_version", "4");
     q_eq(st,
          "SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_table_info('unit') "
          "ORDER BY cid)",
@@ -609,7 +609,7 @@ Test(units, fresh_database_is_v2)
 
 /* A replica home whose database is at schema 1 is upgraded by a reading command too
  * (replica_open without REPLICA_WRITE takes the write lock for the migration, then reads). The
- * schema-1 file is made by undoing migrations 3 and 2 on a fresh replica with the sqlite3 API. */
+ * schema-1 file is made by undoing migrations 4, 3 and 2 on a fresh replica with the sqlite3 API. */
 Test(units, read_only_open_upgrades_v1_home)
 {
     char *dir = support_tmpdir();
@@ -623,7 +623,7 @@ Test(units, read_only_open_upgrades_v1_home)
                               "DROP TABLE unit_succession;"
                               "DROP TABLE trust_leaf; DROP TABLE quarantine;"
                               "DROP TABLE trust_dev; DROP TABLE trust_grant;"
-                              "DROP TABLE cosig; DROP TABLE equivocation;"
+                              "DROP TABLE cosig; DROP TABLE equivocation; DROP TABLE peer_head;"
                               "ALTER TABLE unit DROP COLUMN disadvantaged;"
                               "ALTER TABLE unit DROP COLUMN valid_to;"
                               "ALTER TABLE unit DROP COLUMN valid_from;"
@@ -633,7 +633,7 @@ Test(units, read_only_open_upgrades_v1_home)
     sqlite3_close(db);
     struct replica *r = NULL;
     cr_assert_eq(replica_open(&r, home, 0, NULL, 0, NULL), ERR_OK);
-    q_eq(r->st, "PRAGMA user_version", "3");
+    q_eq(r->st, "PRAGMA user_version", "4");
     q_eq(r->st, "SELECT count(*) FROM unit_succession", "0");
     cr_assert_eq(r->lock_fd, -1); /* a reader does not keep the lock */
     replica_close(r);
