@@ -11,16 +11,33 @@
 # process it starts is stopped by its PID, and the folder is removed.
 set -euo pipefail
 
+#
+# `deploy/demo.sh --keep DIR` builds the same topology in DIR (new or empty) and leaves the five
+# nodes running, for trying cdht out by hand: it ends with their addresses and keys, and
+# DIR/stop.sh stops them.
 CDHT=${CDHT:-build/release/cdht}
 [ -x "$CDHT" ] || { echo "demo: $CDHT is not built (run make)" >&2; exit 2; }
+CDHT=$(cd "$(dirname "$CDHT")" && pwd)/$(basename "$CDHT") # stop.sh may run from anywhere
 HERE=$(cd "$(dirname "$0")" && pwd)
-DEMO=$(mktemp -d "${TMPDIR:-/tmp}/cdht-demo.XXXXXX")
+KEEP=
+if [ "${1:-}" = --keep ]; then
+    [ -n "${2:-}" ] || { echo "demo: --keep needs a folder" >&2; exit 2; }
+    mkdir -p "$2"
+    [ -z "$(ls -A "$2")" ] || { echo "demo: $2 is not empty" >&2; exit 2; }
+    KEEP=$(cd "$2" && pwd)
+elif [ $# -gt 0 ]; then
+    echo "usage: deploy/demo.sh [--keep DIR]" >&2
+    exit 2
+fi
+DEMO=${KEEP:-$(mktemp -d "${TMPDIR:-/tmp}/cdht-demo.XXXXXX")}
 PIDS=() # the background processes started here and not yet reaped (serves, syncs, registrations)
+KEPT=0  # --keep and the demo ran to its end: the nodes stay up
 cleanup() {
     local p
+    [ "$KEPT" = 1 ] && return
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-    rm -rf "$DEMO"
+    [ -n "$KEEP" ] || rm -rf "$DEMO"
 }
 # reap PID: wait for a process started here, then forget it (a reaped PID may be reused).
 reap() {
@@ -49,7 +66,7 @@ start_serve() {
     local home=$1 log=$2 port=$((42000 + RANDOM % 8000)) try
     shift 2
     for try in 1 2 3 4 5; do
-        "$CDHT" serve --home "$home" --listen "tcp://127.0.0.1:$port" "$@" 2>"$log" &
+        "$CDHT" serve --home "$home" --listen "tcp://127.0.0.1:$port" "$@" >/dev/null 2>"$log" &
         SERVE_PID=$!
         PIDS+=("$SERVE_PID")
         for _ in $(seq 50); do
@@ -275,6 +292,32 @@ rc=0
 cdht audit --home "$PROV" || rc=$?
 [ "$rc" -le 1 ] || exit "$rc" # 1: findings, here the stolen laptop's; more: the audit failed
 [ "$rc" -eq 0 ] || echo "(exit 1: a finding, expected here: the stolen laptop is revoked)"
+
+if [ -n "$KEEP" ]; then
+    say "13. the five nodes keep running in $KEEP"
+    {
+        echo "#!/bin/sh"
+        echo "# stops the nodes deploy/demo.sh --keep started (by their PIDs)"
+        for h in village-1:$VILLAGE_1_PID village-2:$VILLAGE_2_PID school:$SCHOOL_PID \
+            commune:$COMMUNE_PID province:$PROV_PID; do
+            echo "kill ${h#*:} 2>/dev/null && echo 'stopped ${h%:*} (${h#*:})'"
+        done
+    } >"$KEEP/stop.sh"
+    chmod +x "$KEEP/stop.sh"
+    printf '%-10s %-24s %s\n' node listens key
+    for h in "$PROV" "$COMMUNE" "$V1" "$V2" "$SCHOOL"; do
+        printf '%-10s %-24s %s\n' "$(basename "$h")" \
+            "$(grep -o 'listening on [^,]*' "$h"-serve.log "$DEMO/$(basename "$h")-serve.log" \
+                2>/dev/null | head -n 1 | sed 's/.*listening on //')" "$(key_of "$h")"
+    done
+    echo "try:  $CDHT status --home $V1"
+    echo "      $CDHT person add --home $V1 --unit 44001001 --name 'Phan Thị Mai' \\"
+    echo "          --birth-year 1992 --gender female   # the village's node syncs it in ~3 s"
+    echo "      $CDHT sync --home $COMMUNE --now        # the commune dials the province now"
+    echo "stop: $KEEP/stop.sh"
+    KEPT=1
+    exit 0
+fi
 
 say "13. stopping the five nodes"
 for hub in village-1:$VILLAGE_1_PID village-2:$VILLAGE_2_PID school:$SCHOOL_PID \
