@@ -108,10 +108,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_fail("config_set refuses a value config_load accepted");
     }
     for (unsigned i = 0; i < c.upstream_count; i++) {
-        char kb[KEYS_B64_SIZE], line[CONFIG_URL_SIZE_MAX + 1 + KEYS_B64_SIZE];
+        char kb[KEYS_B64_SIZE], upline[CONFIG_URL_SIZE_MAX + 1 + KEYS_B64_SIZE];
         keys_b64(c.upstream_key[i], kb);
-        snprintf(line, sizeof line, "%s %s", c.upstream[i], kb);
-        if (config_set(&again, "upstream", line, why) != ERR_OK ||
+        snprintf(upline, sizeof upline, "%s %s", c.upstream[i], kb);
+        if (config_set(&again, "upstream", upline, why) != ERR_OK ||
             memcmp(again.upstream_key[i], c.upstream_key[i], KEY_PUBLIC_SIZE) != 0) {
             fuzz_fail("config_set refuses an upstream config_load accepted");
         }
