@@ -109,16 +109,16 @@ upstream_check_waiters(struct upstreams *u)
             if (wt->need[i] == 0) {
                 continue;
             }
+            if (s != NULL && s->ended >= wt->need[i]) {
+                states[n++] = s->st; /* its attempt ended (cancelled ones too: told as such) */
+                ok += s->st.result == ERR_OK;
+                continue;
+            }
             if (s == NULL || !s->used) {
-                wt->need[i] = 0; /* removed by a reload: not waited for */
+                wt->need[i] = 0; /* removed by a reload before it ran: not waited for */
                 continue;
             }
-            if (s->ended < wt->need[i]) {
-                pending++;
-                continue;
-            }
-            states[n++] = s->st;
-            ok += s->st.result == ERR_OK;
+            pending++;
         }
         if (pending == 0) {
             wt->used = 0;
@@ -208,9 +208,9 @@ static void
 upstream_slot_drop(struct upstreams *u, unsigned i)
 {
     struct upstream_slot *s = u->slot[i];
+    s->used = 0;                  /* no further attempt is planned */
+    session_call_cancel(s->call); /* done runs now: recorded, and waiters told it was cancelled */
     u->slot[i] = NULL;
-    s->used = 0;
-    session_call_cancel(s->call); /* done runs now: recorded, waiters told */
     uv_timer_stop(&s->timer);
     uv_close((uv_handle_t *)&s->timer, upstream_on_close);
 }
