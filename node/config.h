@@ -4,7 +4,7 @@
  * its control socket, how much it logs), [sync] (whom it dials and how often) and [limits] (how
  * much it accepts). deploy/cdht.conf.example documents every key and is loaded by a unit test,
  * so it cannot drift from the defaults here. Every value goes through config_set(), which the
- * file and the future command-line flags share, so a value is validated in one place.
+ * file and the command-line flags share, so a value is validated in one place.
  *
  * The file holds no secret by design: the device key and the passphrase stay in the replica
  * home and in the passphrase file, so a refusal may quote the value it refuses.

@@ -1,6 +1,6 @@
 /*
  * The control socket of `cdht serve` (issue 4): a Unix stream socket (config_control_socket:
- * HOME/control.sock by default, mode 0600) through which the operator's commands reach the
+ * HOME/control.sock by default, owner only: 0700) through which the operator's commands reach the
  * running node: `cdht status` asks for the live state of its upstreams, `cdht sync --now`
  * asks it to dial them at once and waits for the outcome. The protocol is text, one request
  * line ("status", "status-json" or "sync") and the node's answer until it closes the socket;

@@ -56,7 +56,17 @@ session_slot_drop(struct session_server *s, struct session_slot *sl)
 err_code
 session_server_init(struct session_server *s, struct replica *r)
 {
+    return session_server_init_slots(s, r, SESSION_SLOTS_MAX);
+}
+
+err_code
+session_server_init_slots(struct session_server *s, struct replica *r, unsigned slots)
+{
     memset(s, 0, sizeof *s);
+    if (slots == 0 || slots > SESSION_SLOTS_LIMIT) {
+        return ERR_INVAL;
+    }
+    s->nslots = slots;
     s->r = r;
     char net[REPLICA_META_SIZE_MAX];
     err_code rc = replica_meta(r, "network", net);
@@ -68,7 +78,7 @@ session_server_init(struct session_server *s, struct replica *r)
         return ERR_INVAL;
     }
     memcpy(s->network, net, nl + 1);
-    s->slots = calloc(SESSION_SLOTS_MAX, sizeof *s->slots);
+    s->slots = calloc(s->nslots, sizeof *s->slots);
     return s->slots == NULL ? ERR_NOMEM : ERR_OK;
 }
 
@@ -76,7 +86,7 @@ void
 session_server_free(struct session_server *s)
 {
     if (s->slots != NULL) {
-        for (unsigned i = 0; i < SESSION_SLOTS_MAX; i++) {
+        for (unsigned i = 0; i < s->nslots; i++) {
             session_slot_drop(s, &s->slots[i]);
         }
     }
@@ -458,7 +468,7 @@ session_dispatch(struct session_server *s, struct session_slot *sl, const Cdht__
 static struct session_slot *
 session_slot_for_tag(struct session_server *s, const uint8_t tag[CHANNEL_TAG_SIZE])
 {
-    for (unsigned i = 0; i < SESSION_SLOTS_MAX; i++) {
+    for (unsigned i = 0; i < s->nslots; i++) {
         if (s->slots[i].used && memcmp(s->slots[i].tag, tag, CHANNEL_TAG_SIZE) == 0) {
             return &s->slots[i];
         }
@@ -470,7 +480,7 @@ static struct session_slot *
 session_slot_new(struct session_server *s, int64_t now)
 {
     struct session_slot *oldest = &s->slots[0];
-    for (unsigned i = 0; i < SESSION_SLOTS_MAX; i++) {
+    for (unsigned i = 0; i < s->nslots; i++) {
         struct session_slot *sl = &s->slots[i];
         if (sl->used && now - sl->last_ms > SESSION_IDLE_MS) {
             session_slot_drop(s, sl);

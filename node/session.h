@@ -19,15 +19,19 @@
 #include <uv.h>
 
 #include "channel.h"
+#include "config.h"
 #include "err.h"
 #include "limits.h"
 #include "transport.h"
 
 struct replica;
 
-/* Sessions a callee keeps at once: a commune hub's villages and schools syncing together; the
- * oldest idle one is dropped for a new one beyond it. */
+/* Sessions a callee keeps at once by default (session_server_init): a commune hub's villages
+ * and schools syncing together; the oldest idle one is dropped for a new one beyond it.
+ * `cdht serve` takes its [limits] peers_max instead (session_server_init_slots), at most
+ * SESSION_SLOTS_LIMIT, the configuration's own bound. */
 #define SESSION_SLOTS_MAX 64u
+#define SESSION_SLOTS_LIMIT CONFIG_PEERS_MAX_LIMIT
 /* A session unused this long is forgotten (its caller handshakes again). */
 #define SESSION_IDLE_MS (120 * 1000)
 /* Bytes of sealed replies a callee keeps for resends, all sessions together: a PULL reply is up
@@ -54,12 +58,16 @@ struct session_slot;
 struct session_server {
     struct replica *r;
     char network[CHANNEL_NETWORK_SIZE_MAX + 1];
-    struct session_slot *slots; /* SESSION_SLOTS_MAX, owned */
+    struct session_slot *slots; /* nslots of them, owned */
+    unsigned nslots;
     uint64_t refused;           /* handshakes refused (unknown or revoked device) */
     size_t cached;              /* bytes of sealed replies kept (<= SESSION_REPLY_CACHE_MAX) */
 };
 
 err_code session_server_init(struct session_server *s, struct replica *r) WARN_UNUSED;
+/* The same with room for slots sessions at once (1..SESSION_SLOTS_LIMIT, else ERR_INVAL). */
+err_code session_server_init_slots(struct session_server *s, struct replica *r,
+                                   unsigned slots) WARN_UNUSED;
 void session_server_free(struct session_server *s);
 /* Answers one request; *out (malloc'd, caller frees) is the reply, possibly empty (a refused
  * handshake, or bytes that are no message: the caller is dropped). */

@@ -225,33 +225,39 @@ serve_on_control(void *ctx, struct control_client *cl, const char *line)
 }
 
 /* Opens the listener and the control socket the configuration names (on SIGHUP, only those
- * that changed; the old one is closed once the new one works). */
+ * whose address changed). Both new ones are opened before either old one is closed, so a
+ * refused reload leaves the node exactly as it was. */
 static err_code
 serve_open(struct serve_ctx *sv, const struct config *cfg, char *why, size_t why_size)
 {
     const char *w = NULL;
     err_code rc = ERR_OK;
+    struct transport *t = NULL;
+    struct control *ctl = NULL;
+    char path[CONFIG_CONTROL_PATH_SIZE_MAX + 1];
     if (sv->t == NULL || strcmp(cfg->listen, sv->cfg.listen) != 0) {
-        struct transport *t = NULL;
         if ((rc = transport_open(&t, sv->loop, TRANSPORT_LISTEN, cfg->listen, serve_on_request, sv,
                                  &w)) != ERR_OK) {
             snprintf(why, why_size, "cannot listen on %s: %s", cfg->listen, w ? w : err_str(rc));
             return rc;
         }
+    }
+    if ((rc = config_control_socket(cfg, sv->r->home, path)) != ERR_OK) {
+        snprintf(why, why_size, "the control socket's path is too long for a Unix socket");
+    } else if (sv->ctl == NULL || strcmp(path, sv->control_path) != 0) {
+        if ((rc = control_open(&ctl, sv->loop, path, serve_on_control, sv, &w)) != ERR_OK) {
+            snprintf(why, why_size, "control socket %s: %s", path, w ? w : err_str(rc));
+        }
+    }
+    if (rc != ERR_OK) {
+        transport_close(t);
+        return rc;
+    }
+    if (t != NULL) {
         transport_close(sv->t);
         sv->t = t;
     }
-    char path[CONFIG_CONTROL_PATH_SIZE_MAX + 1];
-    if ((rc = config_control_socket(cfg, sv->r->home, path)) != ERR_OK) {
-        snprintf(why, why_size, "the control socket's path is too long for a Unix socket");
-        return rc;
-    }
-    if (sv->ctl == NULL || strcmp(path, sv->control_path) != 0) {
-        struct control *ctl = NULL;
-        if ((rc = control_open(&ctl, sv->loop, path, serve_on_control, sv, &w)) != ERR_OK) {
-            snprintf(why, why_size, "control socket %s: %s", path, w ? w : err_str(rc));
-            return rc;
-        }
+    if (ctl != NULL) {
         control_close(sv->ctl);
         sv->ctl = ctl;
         memcpy(sv->control_path, path, sizeof path);
@@ -370,7 +376,8 @@ cmd_serve(int argc, char **argv)
         return ec;
     }
     sv.started_ms = hlc_wall_ms();
-    rc = session_server_init(&sv.s, sv.r);
+    /* peers_max applies from start (a reload keeps the slots it started with). */
+    rc = session_server_init_slots(&sv.s, sv.r, sv.cfg.peers_max);
     if (rc == ERR_OK) {
         rc = serve_open(&sv, &sv.cfg, why, sizeof why);
     } else {
@@ -442,6 +449,13 @@ sync_now(struct cli *c, const char *cfile)
                         err_str(rc));
     }
     unsigned ok = 0, n = 0;
+    if (strncmp(answer, "refused: ", 9) == 0) {
+        char *nl = strchr(answer, '\n');
+        if (nl != NULL) {
+            *nl = '\0';
+        }
+        return cli_fail(c, ERR_AGAIN, "the node %s", answer);
+    }
     char *end = strstr(answer, "end ");
     if (end == NULL || (end != answer && end[-1] != '\n') ||
         sscanf(end, "end %u %u", &ok, &n) != 2) {
