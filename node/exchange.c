@@ -100,20 +100,9 @@ static err_code
 exchange_heads_visit(void *ctx, const struct log_head *h)
 {
     struct exchange_heads_acc *a = ctx;
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 64;
-        struct heads_entry *e = realloc(a->e, cap * sizeof *e);
-        if (e == NULL) {
-            return ERR_NOMEM;
-        }
-        a->e = e;
-        a->cap = cap;
-    }
-    memcpy(a->e[a->n].key, h->key, KEY_PUBLIC_SIZE);
-    a->e[a->n].size = h->size;
-    log_root(h, a->e[a->n].root);
-    a->n++;
-    return ERR_OK;
+    uint8_t root[HASH_SIZE];
+    log_root(h, root);
+    return heads_append(&a->e, &a->n, &a->cap, h->key, h->size, root);
 }
 
 err_code

@@ -937,20 +937,12 @@ session_heads_take(struct session_call *c, const Cdht__Sync__Reply *r, int *end)
         return ERR_PROTO;
     }
     for (size_t i = 0; i < r->heads->n_heads; i++) {
-        if (c->npeer == c->cap_peer) {
-            size_t cap = c->cap_peer ? c->cap_peer * 2 : 64;
-            struct heads_entry *e = realloc(c->peer, cap * sizeof *e);
-            if (e == NULL) {
-                return ERR_NOMEM;
-            }
-            c->peer = e;
-            c->cap_peer = cap;
-        }
         const Cdht__Sync__LogHead *h = r->heads->heads[i];
-        memcpy(c->peer[c->npeer].key, h->key.data, KEY_PUBLIC_SIZE);
-        memcpy(c->peer[c->npeer].root, h->root.data, HASH_SIZE);
-        c->peer[c->npeer].size = h->size;
-        c->npeer++;
+        err_code rc = heads_append(&c->peer, &c->npeer, &c->cap_peer, h->key.data, h->size,
+                                   h->root.data);
+        if (rc != ERR_OK) {
+            return rc;
+        }
         memcpy(c->after, h->key.data, KEY_PUBLIC_SIZE);
         c->has_after = 1;
     }

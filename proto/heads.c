@@ -222,3 +222,23 @@ heads_find(const struct heads_entry *e, size_t count, const uint8_t key[KEY_PUBL
     }
     return NULL;
 }
+
+err_code
+heads_append(struct heads_entry **v, size_t *n, size_t *cap, const uint8_t key[KEY_PUBLIC_SIZE],
+             uint64_t size, const uint8_t root[HASH_SIZE])
+{
+    if (*n == *cap) {
+        size_t more = *cap ? *cap * 2 : 64;
+        struct heads_entry *e = realloc(*v, more * sizeof *e);
+        if (e == NULL) {
+            return ERR_NOMEM;
+        }
+        *v = e;
+        *cap = more;
+    }
+    memcpy((*v)[*n].key, key, KEY_PUBLIC_SIZE);
+    (*v)[*n].size = size;
+    memcpy((*v)[*n].root, root, HASH_SIZE);
+    (*n)++;
+    return ERR_OK;
+}

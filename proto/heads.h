@@ -27,6 +27,12 @@ struct heads_entry {
     uint8_t root[HASH_SIZE];
 };
 
+/* Appends one entry to a growing array (*v of *n entries, room for *cap; doubling from 64).
+ * ERR_NOMEM leaves the array as it was. */
+err_code heads_append(struct heads_entry **v, size_t *n, size_t *cap,
+                      const uint8_t key[KEY_PUBLIC_SIZE], uint64_t size,
+                      const uint8_t root[HASH_SIZE]) WARN_UNUSED;
+
 /* Writes the file. Entries must already be sorted and unique (ASSERTed). */
 err_code heads_write(FILE *f, const struct heads_entry *e, size_t count) WARN_UNUSED;
 
