@@ -1,5 +1,6 @@
 /*
- * cdht person: registering people, changing and removing them, and listing them. Every value
+ * cdht person: registering people, changing and removing them, listing them, finding them by a
+ * name typed without diacritics (node/fold.h), and listing likely duplicates. Every value
  * is checked before anything is written (name normalised to NFC, birth year in range, gender,
  * target group, unit exists, citizen id shape agreeing with birth year and gender); the
  * citizen id itself is never stored, only its keyed hash (DOMAIN.md, DESIGN.md section 10).
@@ -12,6 +13,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "domain.h"
+#include "fold.h"
 #include "hlc.h"
 #include "merge.h"
 #include "replica.h"
@@ -268,6 +270,68 @@ out:
     return ec;
 }
 
+/* The rows of `person list` and `person find`: the columns id, name, birth_year, gender, unit,
+ * group of a statement, in one of the three formats (checked by person_format_check). Names go
+ * to stdout only: they are personal data and never reach a log. */
+static void
+person_rows_begin(const char *fmt)
+{
+    if (strcmp(fmt, "csv") == 0) {
+        printf("id,name,birth_year,gender,unit,group\n");
+    } else if (strcmp(fmt, "json") == 0) {
+        printf("[");
+    }
+}
+
+static void
+person_row_print(const char *fmt, sqlite3_stmt *s, int first)
+{
+    const char *f[6];
+    for (int i = 0; i < 6; i++) {
+        f[i] = (const char *)sqlite3_column_text(s, i);
+        f[i] = f[i] ? f[i] : "";
+    }
+    if (strcmp(fmt, "table") == 0) {
+        printf("%s\t%s\t%s\t%s\t%s\t%s\n", f[0], f[1], f[2], f[3], f[4], f[5]);
+    } else if (strcmp(fmt, "csv") == 0) {
+        for (int i = 0; i < 6; i++) {
+            cli_csv_str(stdout, f[i]);
+            putchar(i < 5 ? ',' : '\n');
+        }
+    } else {
+        static const char *const keys[] = {"id", "name", "birth_year", "gender", "unit", "group"};
+        printf("%s\n  {", first ? "" : ",");
+        for (int i = 0; i < 6; i++) {
+            printf("%s\"%s\": ", i ? ", " : "", keys[i]);
+            if (i == 2) {
+                printf("%s", f[i][0] ? f[i] : "null");
+            } else {
+                cli_json_str(stdout, f[i]);
+            }
+        }
+        printf("}");
+    }
+}
+
+static void
+person_rows_end(const char *fmt, int none)
+{
+    if (strcmp(fmt, "json") == 0) {
+        printf("%s]\n", none ? "" : "\n");
+    }
+}
+
+/* --format: NULL means table. Returns 0, or the usage exit code after printing why. */
+static int
+person_format_check(const struct cli *c, const char **fmt)
+{
+    *fmt = *fmt ? *fmt : "table";
+    if (strcmp(*fmt, "table") != 0 && strcmp(*fmt, "csv") != 0 && strcmp(*fmt, "json") != 0) {
+        return cli_usage(c, "--format must be table, csv or json");
+    }
+    return 0;
+}
+
 static int
 person_list(int argc, char **argv)
 {
@@ -281,9 +345,9 @@ person_list(int argc, char **argv)
     if (optind != argc) {
         return cli_extra_argument(&c);
     }
-    const char *fmt = a.format ? a.format : "table";
-    if (strcmp(fmt, "table") != 0 && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0) {
-        return cli_usage(&c, "--format must be table, csv or json");
+    const char *fmt = a.format;
+    if ((ec = person_format_check(&c, &fmt)) != 0) {
+        return ec;
     }
     struct replica *r = NULL;
     if ((ec = cli_open(&c, 0, &r)) != 0) {
@@ -299,47 +363,312 @@ person_list(int argc, char **argv)
             sqlite3_bind_text(s, 1, a.unit, -1, SQLITE_STATIC);
         }
         int first = 1;
-        if (strcmp(fmt, "csv") == 0) {
-            printf("id,name,birth_year,gender,unit,group\n");
-        } else if (strcmp(fmt, "json") == 0) {
-            printf("[");
-        }
+        person_rows_begin(fmt);
         while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-            const char *f[6];
-            for (int i = 0; i < 6; i++) {
-                f[i] = (const char *)sqlite3_column_text(s, i);
-                f[i] = f[i] ? f[i] : "";
-            }
-            if (strcmp(fmt, "table") == 0) {
-                printf("%s\t%s\t%s\t%s\t%s\t%s\n", f[0], f[1], f[2], f[3], f[4], f[5]);
-            } else if (strcmp(fmt, "csv") == 0) {
-                for (int i = 0; i < 6; i++) {
-                    cli_csv_str(stdout, f[i]);
-                    putchar(i < 5 ? ',' : '\n');
-                }
-            } else {
-                static const char *const keys[] = {"id",     "name", "birth_year",
-                                                   "gender", "unit", "group"};
-                printf("%s\n  {", first ? "" : ",");
-                for (int i = 0; i < 6; i++) {
-                    printf("%s\"%s\": ", i ? ", " : "", keys[i]);
-                    if (i == 2) {
-                        printf("%s", f[i][0] ? f[i] : "null");
-                    } else {
-                        cli_json_str(stdout, f[i]);
-                    }
-                }
-                printf("}");
-            }
+            person_row_print(fmt, s, first);
             first = 0;
         }
-        if (strcmp(fmt, "json") == 0) {
-            printf("%s]\n", first ? "" : "\n");
-        }
+        person_rows_end(fmt, first);
         sqlite3_reset(s);
     }
     replica_close(r);
     return rc == SQLITE_DONE ? CLI_OK : cli_fail(&c, ERR_DB, "cannot read people");
+}
+
+/* Rows `person find` prints; further matches are only counted. A search finds one person to
+ * work on: past a hundred it needs more letters or --unit, and a whole listing is `person list`.
+ * Bounds the output, not the work: the scan reads each live person of the unit once. */
+#define PERSON_FIND_ROWS_MAX 100u
+/* The search as typed: the words of TEXT joined by one space. FOLD_TEXT_SIZE_MAX bounds it. */
+#define PERSON_FIND_TEXT_SIZE (FOLD_TEXT_SIZE_MAX + 1u)
+
+/* Joins argv[from..argc) with single spaces into out, so that `person find nguyen van truong`
+ * works unquoted (word order and spacing do not matter to the match). 0, or -1 when too long. */
+static int
+person_find_text(int argc, char **argv, int from, char out[PERSON_FIND_TEXT_SIZE])
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int i = from; i < argc; i++) {
+        size_t n = strlen(argv[i]);
+        if (len + (i > from ? 1u : 0u) + n + 1u > PERSON_FIND_TEXT_SIZE) {
+            return -1;
+        }
+        if (i > from) {
+            out[len++] = ' ';
+        }
+        memcpy(out + len, argv[i], n + 1u);
+        len += n;
+    }
+    return 0;
+}
+
+/* A search made only of digits (and the spaces of "001 080 012 345") is a citizen id: the
+ * spaces are removed in place. Returns the number of digits, or 0 when text holds anything
+ * else or no digit. */
+static size_t
+person_find_digits(char *text)
+{
+    size_t n = 0;
+    for (const char *p = text; *p != '\0'; p++) {
+        if (*p >= '0' && *p <= '9') {
+            n++;
+        } else if (*p != ' ' && *p != '\t') {
+            return 0;
+        }
+    }
+    size_t k = 0;
+    for (const char *p = text; *p != '\0'; p++) {
+        if (*p != ' ' && *p != '\t') {
+            text[k++] = *p;
+        }
+    }
+    text[k] = '\0';
+    ASSERT(k == n);
+    return n;
+}
+
+/* `person find TEXT`: the live people whose name matches TEXT without diacritics, case or
+ * spacing (node/fold.h: each word of TEXT starts a different word of the name, in any order),
+ * best first: the whole name, then whole words, then prefixes; within each, by folded name.
+ * Twelve digits are a citizen id, looked up by its keyed hash and never printed. Exit 0 also
+ * when nothing matches (stderr says so): finding nobody is an answer, not a failure. */
+static int
+person_find(int argc, char **argv)
+{
+    struct cli c;
+    struct person_args a;
+    cli_init(&c, "person find",
+             "person find --home DIR TEXT [--unit CODE] [--format table|csv|json]");
+    int ec = person_parse(&c, argc, argv, &a, 1);
+    if (ec != 0) {
+        return ec < 0 ? CLI_OK : ec;
+    }
+    if (optind >= argc) {
+        return cli_usage(&c, "give the name (or the 12-digit citizen id) to search for");
+    }
+    char text[PERSON_FIND_TEXT_SIZE];
+    if (person_find_text(argc, argv, optind, text) != 0) {
+        return cli_usage(&c, "the search text is too long");
+    }
+    const char *fmt = a.format, *why = NULL;
+    if ((ec = person_format_check(&c, &fmt)) != 0) {
+        return ec;
+    }
+    if (a.unit != NULL && domain_unit_code_check(a.unit, &why) != ERR_OK) {
+        return cli_usage(&c, "--unit: %s", why);
+    }
+    /* Either a citizen id (hashed below, once the replica's key is loaded) or a name. */
+    size_t digits = person_find_digits(text);
+    struct fold_query *q = NULL;
+    if (digits == 0) {
+        if ((q = malloc(sizeof *q)) == NULL) {
+            return cli_fail(&c, ERR_NOMEM, "out of memory");
+        }
+        err_code frc = fold_query_init(q, text, &why);
+        if (frc != ERR_OK) {
+            free(q);
+            return cli_usage(&c, "%s", why);
+        }
+    } else if (digits != DOMAIN_CITIZEN_ID_DIGITS) {
+        /* The digits are not repeated: they may be most of a citizen id. */
+        return cli_usage(&c, "a citizen id has 12 digits; to search by name, give letters");
+    }
+    struct replica *r = NULL;
+    if ((ec = cli_open(&c, 0, &r)) != 0) {
+        free(q);
+        return ec;
+    }
+    static const char by_name[] =
+        "SELECT id, name, birth_year, gender, unit, ifnull(target_group, '') FROM ("
+        " SELECT *, cdht_fold_match(name, ?2) AS m FROM person"
+        " WHERE _live AND (?1 IS NULL OR unit=?1))"
+        " WHERE m > 0 ORDER BY m DESC, cdht_fold(name), name, id";
+    static const char by_cid[] =
+        "SELECT id, name, birth_year, gender, unit, ifnull(target_group, '') FROM person"
+        " WHERE _live AND cid_hash=?2 AND (?1 IS NULL OR unit=?1) ORDER BY unit, name, id";
+    uint8_t cid_hash[HASH_SIZE];
+    sqlite3_stmt *s = NULL;
+    int rc = SQLITE_ERROR;
+    if (fold_register(r->st->db) != ERR_OK ||
+        (s = store_stmt(r->st, q ? by_name : by_cid)) == NULL) {
+        goto out;
+    }
+    if (a.unit != NULL) {
+        sqlite3_bind_text(s, 1, a.unit, -1, SQLITE_STATIC);
+    }
+    if (q != NULL) {
+        /* The raw text: cdht_fold_match folds it once per statement, as q was folded. */
+        sqlite3_bind_text(s, 2, text, -1, SQLITE_STATIC);
+    } else {
+        domain_citizen_id_hash(r->cid_key, text, cid_hash);
+        sqlite3_bind_blob(s, 2, cid_hash, HASH_SIZE, SQLITE_STATIC);
+    }
+    size_t shown = 0, more = 0;
+    person_rows_begin(fmt);
+    /* Every row is read, to count those not shown; the scan is bounded by the people held. */
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        if (shown < PERSON_FIND_ROWS_MAX) {
+            person_row_print(fmt, s, shown == 0);
+            shown++;
+        } else {
+            more++;
+        }
+    }
+    person_rows_end(fmt, shown == 0);
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE && shown == 0) {
+        fprintf(stderr, "cdht person find: no person matches\n");
+    } else if (rc == SQLITE_DONE && more > 0) {
+        fprintf(stderr,
+                "cdht person find: %zu more matches not shown (at most %u are); add letters "
+                "or --unit\n",
+                more, PERSON_FIND_ROWS_MAX);
+    }
+out:
+    free(q);
+    replica_close(r);
+    return rc == SQLITE_DONE ? CLI_OK : cli_fail(&c, ERR_DB, "cannot read people");
+}
+
+static const char *const person_dup_reasons[] = {"same citizen id", "same name and birth year"};
+
+/* `person duplicates`: groups of live people that are probably one person declared twice
+ * (DOMAIN.md: on paper one person could be declared in two places): the same citizen-id hash,
+ * or the same folded name and birth year. With --unit, the groups with at least one member in
+ * that unit, shown whole, since the other member is what the officer needs to see. Exit 1 when
+ * any group exists (a finding, cli.h), 0 when none.
+ *
+ * Memory: SQLite groups and sorts (window functions over the person table, ordered by key);
+ * its sorter is proportional to the people held (two short rows per person: about 4 MB for a
+ * commune's 20,000) and spills to a temporary file past the page cache. This function holds
+ * one group key at a time and streams the rest, so its own memory does not grow. The same name
+ * and birth year is listed even when both people have different citizen ids recorded: one of
+ * them may be mistyped, and the list is for a person to check, not for merging. */
+static int
+person_duplicates(int argc, char **argv)
+{
+    struct cli c;
+    struct person_args a;
+    cli_init(&c, "person duplicates",
+             "person duplicates --home DIR [--unit CODE] [--format table|csv|json]");
+    int ec = person_parse(&c, argc, argv, &a, 1);
+    if (ec != 0) {
+        return ec < 0 ? CLI_OK : ec;
+    }
+    if (optind != argc) {
+        return cli_extra_argument(&c);
+    }
+    const char *fmt = a.format, *why = NULL;
+    if ((ec = person_format_check(&c, &fmt)) != 0) {
+        return ec;
+    }
+    if (a.unit != NULL && domain_unit_code_check(a.unit, &why) != ERR_OK) {
+        return cli_usage(&c, "--unit: %s", why);
+    }
+    struct replica *r = NULL;
+    if ((ec = cli_open(&c, 0, &r)) != 0) {
+        return ec;
+    }
+    /* kind 1: the citizen-id hash is the key; kind 2: the folded name, a line feed (never in a
+     * key: fold_text turns it into a space) and the birth year. A name that cannot be folded
+     * (NULL) is left out of kind 2 rather than grouped with every other such name. */
+    static const char sql[] =
+        "WITH p AS (SELECT id, name, birth_year, unit, cid_hash, cdht_fold(name) AS f"
+        "  FROM person WHERE _live),"
+        " d AS (SELECT 1 AS kind, cid_hash AS k, id, name, birth_year, unit FROM p"
+        "  WHERE cid_hash IS NOT NULL"
+        "  UNION ALL SELECT 2, f || char(10) || birth_year, id, name, birth_year, unit FROM p"
+        "  WHERE f IS NOT NULL AND f <> '' AND birth_year IS NOT NULL),"
+        " g AS (SELECT *, count(*) OVER w AS n, max(unit IS ?1) OVER w AS here FROM d"
+        "  WINDOW w AS (PARTITION BY kind, k))"
+        " SELECT kind, k, id, name, birth_year, unit FROM g"
+        " WHERE n > 1 AND (?1 IS NULL OR here) ORDER BY kind, k, unit, id";
+    sqlite3_stmt *s = NULL;
+    int rc = SQLITE_ERROR;
+    if (fold_register(r->st->db) != ERR_OK || (s = store_stmt(r->st, sql)) == NULL) {
+        goto out;
+    }
+    if (a.unit != NULL) {
+        sqlite3_bind_text(s, 1, a.unit, -1, SQLITE_STATIC);
+    }
+    /* The previous row's group: its kind and key (a hash, or a key of FOLD_KEY_SIZE with a
+     * year), compared to start a new group. */
+    uint8_t prev[FOLD_KEY_SIZE + 32];
+    size_t prev_len = 0;
+    int prev_kind = 0;
+    unsigned groups = 0, people = 0;
+    int json = strcmp(fmt, "json") == 0, csv = strcmp(fmt, "csv") == 0;
+    if (csv) {
+        printf("group,reason,id,name,birth_year,unit\n");
+    } else if (json) {
+        printf("[");
+    }
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        int kind = sqlite3_column_int(s, 0);
+        const void *k = sqlite3_column_blob(s, 1);
+        size_t k_len = (size_t)sqlite3_column_bytes(s, 1);
+        if (NEVER(kind < 1 || kind > 2 || k == NULL || k_len > sizeof prev)) {
+            rc = SQLITE_CORRUPT;
+            break;
+        }
+        const char *reason = person_dup_reasons[kind - 1];
+        if (kind != prev_kind || k_len != prev_len || memcmp(k, prev, k_len) != 0) {
+            if (json && groups > 0) {
+                printf("\n  ]},");
+            }
+            groups++;
+            memcpy(prev, k, k_len);
+            prev_len = k_len;
+            prev_kind = kind;
+            if (json) {
+                printf("\n  {\"group\": %u, \"reason\": \"%s\", \"people\": [", groups, reason);
+            }
+        } else if (json) {
+            printf(",");
+        }
+        people++;
+        const char *f[4];
+        for (int i = 0; i < 4; i++) {
+            f[i] = (const char *)sqlite3_column_text(s, 2 + i);
+            f[i] = f[i] ? f[i] : "";
+        }
+        if (json) {
+            printf("\n    {\"id\": ");
+            cli_json_str(stdout, f[0]);
+            printf(", \"name\": ");
+            cli_json_str(stdout, f[1]);
+            printf(", \"birth_year\": %s, \"unit\": ", f[2][0] ? f[2] : "null");
+            cli_json_str(stdout, f[3]);
+            printf("}");
+        } else if (csv) {
+            printf("%u,%s,", groups, reason);
+            for (int i = 0; i < 4; i++) {
+                cli_csv_str(stdout, f[i]);
+                putchar(i < 3 ? ',' : '\n');
+            }
+        } else {
+            printf("%u\t%s\t%s\t%s\t%s\t%s\n", groups, reason, f[0], f[1], f[2], f[3]);
+        }
+    }
+    if (json) {
+        printf(groups > 0 ? "\n  ]}\n]\n" : "]\n");
+    }
+    sqlite3_reset(s);
+    if (rc == SQLITE_DONE) {
+        if (groups == 0) {
+            fprintf(stderr, "cdht person duplicates: no duplicates found\n");
+        } else {
+            fprintf(stderr, "cdht person duplicates: %u %s, %u rows\n", groups,
+                    groups == 1 ? "group" : "groups", people);
+        }
+    }
+out:
+    replica_close(r);
+    if (rc != SQLITE_DONE) {
+        return cli_fail(&c, ERR_DB, "cannot read people");
+    }
+    return groups > 0 ? CLI_FINDINGS : CLI_OK;
 }
 
 int
@@ -358,6 +687,12 @@ cmd_person(int argc, char **argv)
         if (strcmp(argv[1], "list") == 0) {
             return person_list(argc - 1, argv + 1);
         }
+        if (strcmp(argv[1], "find") == 0) {
+            return person_find(argc - 1, argv + 1);
+        }
+        if (strcmp(argv[1], "duplicates") == 0) {
+            return person_duplicates(argc - 1, argv + 1);
+        }
     }
     int help = argc >= 2 && cli_is_help(argv[1]);
     fprintf(
@@ -366,6 +701,8 @@ cmd_person(int argc, char **argv)
         "                       [--group farmer|worker|official] [--citizen-id DIGITS]\n"
         "       cdht person set ID [any of the add flags]\n"
         "       cdht person rm ID\n"
-        "       cdht person list [--unit CODE] [--format table|csv|json]\n");
+        "       cdht person list [--unit CODE] [--format table|csv|json]\n"
+        "       cdht person find TEXT [--unit CODE] [--format table|csv|json]\n"
+        "       cdht person duplicates [--unit CODE] [--format table|csv|json]\n");
     return help ? CLI_OK : CLI_USAGE;
 }
