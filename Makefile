@@ -11,11 +11,16 @@
 # Debian's archive (apt-get; sudo when not root), so a fresh machine needs nothing else.
 # Each flag set builds in its own directory, so release and sanitizer objects never mix.
 
-PKGS      := sqlite3 libuv nanomsg libzstd libsodium libprotobuf-c libutf8proc libcrypto inih
+PKGS      := sqlite3 libuv nanomsg libzstd libsodium libprotobuf-c libutf8proc libcrypto inih \
+             libzip expat xlsxwriter
+# libcsv ships no pkg-config file: deps checks for its header, and it is linked by name.
+NOPC_HDRS := csv.h
+NOPC_LIBS := -lcsv
 TEST_PKGS := criterion
 DEB_PKGS  := gcc make pkg-config libsqlite3-dev libuv1-dev libnanomsg-dev libzstd-dev \
              libsodium-dev libprotobuf-c-dev protobuf-c-compiler libutf8proc-dev libssl-dev \
-             libinih-dev libcriterion-dev zstd sqlite3
+             libinih-dev libcriterion-dev zstd sqlite3 \
+             libcsv-dev libzip-dev libexpat1-dev libxlsxwriter-dev
 FUZZ_DEB_PKGS := clang libclang-rt-14-dev
 SUDO      := $(if $(filter 0,$(shell id -u)),,sudo)
 
@@ -31,7 +36,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ALL_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE $(INCLUDES) $(WARN) $(OPT) \
              $(PKG_CFLAGS) $(CFLAGS)
 GEN_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L $(INCLUDES) $(OPT) $(PKG_CFLAGS) $(CFLAGS)
-ALL_LIBS   = $(PKG_LIBS) -lm $(LDLIBS)
+ALL_LIBS   = $(PKG_LIBS) $(NOPC_LIBS) -lm $(LDLIBS)
 TEST_LIBS  = $(shell pkg-config --libs $(TEST_PKGS) 2>/dev/null)
 
 # Every proto/*.proto becomes $(GEN)/<name>.pb-c.[ch] (protoc-c), compiled into libcdht.
@@ -57,6 +62,7 @@ all: deps
 deps:
 	@missing=; \
 	for p in $(PKGS) $(TEST_PKGS); do pkg-config --exists $$p 2>/dev/null || missing="$$missing $$p"; done; \
+	for h in $(NOPC_HDRS); do [ -f /usr/include/$$h ] || missing="$$missing $$h"; done; \
 	for c in protoc-c zstd sqlite3; do command -v $$c >/dev/null 2>&1 || missing="$$missing $$c"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "deps: missing:$$missing; installing Debian packages"; \

@@ -29,6 +29,7 @@
 #include "store.h"
 #include "transport.h"
 #include "trust.h"
+#include <utf8proc.h>
 
 #define BENCH_BULK_ROWS 100000u
 #define BENCH_BULK_PER_COMMIT 1000u
@@ -1005,12 +1006,98 @@ bench_noop(const char *cdht, const char *dir, struct bench_row *rows)
     bench_put("noop_sync_1000_vs_1_logs", med / med1);
 }
 
+/* Issue 5: `cdht import` of a 100,000-row person CSV (the template's Vietnamese headers; names
+ * from bench_rows, every third one in NFD as some keyboards type them; valid, distinct citizen
+ * ids) into a fresh replica holding the units, timed as a real process like the CLI phases.
+ * The same run's baseline is plain SQLite inserting the same rows (bench_sqlite_baseline). */
+static void
+bench_import_csv(const char *cdht, const char *dir, const struct bench_row *rows, unsigned n)
+{
+    char csv[600], home[600], db[600];
+    snprintf(csv, sizeof csv, "%s/people.csv", dir);
+    FILE *f = fopen(csv, "w");
+    if (f == NULL) {
+        bench_die("import csv", ERR_IO);
+    }
+    fputs("\xef\xbb\xbfSTT,H\xe1\xbb\x8d v\xc3\xa0 t\xc3\xaan,N\xc4\x83m sinh,Gi\xe1\xbb\x9bi t\xc3\xadnh,"
+          "M\xc3\xa3 \xc4\x91\xc6\xa1n v\xe1\xbb\x8b,Nh\xc3\xb3m \xc4\x91\xe1\xbb\x91i t\xc6\xb0\xe1\xbb\xa3ng,"
+          "S\xe1\xbb\x91 CCCD\r\n", f);
+    for (unsigned i = 0; i < n; i++) {
+        const struct bench_row *w = &rows[i];
+        int female = strcmp(w->gender, "female") == 0;
+        const char *g = strcmp(w->group, "farmer") == 0   ? "N\xc3\xb4ng d\xc3\xa2n"
+                        : strcmp(w->group, "worker") == 0 ? "C\xc3\xb4ng nh\xc3\xa2n"
+                                                          : "C\xc3\xa1n b\xe1\xbb\x99";
+        char *nfd = i % 3 == 0 ? (char *)utf8proc_NFD((const utf8proc_uint8_t *)w->name) : NULL;
+        /* Province 001..096, century/gender digit, two year digits, then i: distinct ids. */
+        fprintf(f, "%u,%s,%lld,%s,%s,%s,%03u%d%02lld%06u\r\n", i + 1, nfd ? nfd : w->name,
+                (long long)w->year, female ? "N\xe1\xbb\xaf" : "Nam", w->unit, g, 1 + i % 96,
+                (int)((w->year - 1900) / 100 * 2 + female), (long long)(w->year % 100), i);
+        free(nfd);
+    }
+    fclose(f);
+    struct replica *r = bench_replica(dir, "imp");
+    snprintf(home, sizeof home, "%s/imp", dir);
+    static const char *const units[] = {"44001001", "44001002", "44001003", "44001004",
+                                        "44001005", "44001006", "44001007", "44001008"};
+    struct replica_txn *t = NULL;
+    err_code rc = replica_txn_new(r, &t);
+    struct replica_cell c0[3] = {
+        {.col = "kind", .type = SCHEMA_TEXT, .s = "commune"},
+        {.col = "name", .type = SCHEMA_TEXT, .s = "X\xc3\xa3 M\xe1\xbb\x99t"},
+    };
+    if (rc == ERR_OK) {
+        rc = replica_txn_put(t, "unit", "44001", 1, c0, 2, 1);
+    }
+    for (unsigned k = 0; rc == ERR_OK && k < 8; k++) {
+        struct replica_cell cu[3] = {
+            {.col = "parent", .type = SCHEMA_TEXT, .s = "44001"},
+            {.col = "kind", .type = SCHEMA_TEXT, .s = "village"},
+            {.col = "name", .type = SCHEMA_TEXT, .s = units[k]},
+        };
+        rc = replica_txn_put(t, "unit", units[k], 1, cu, 3, 1);
+    }
+    if (rc != ERR_OK || (rc = replica_txn_commit(r, t, NULL)) != ERR_OK) {
+        bench_die("import units", rc);
+    }
+    replica_close(r);
+    double t0 = bench_now();
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(cdht, cdht, "import", "--home", home, csv, (char *)NULL);
+        _exit(127);
+    }
+    int status = 0;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "bench: cdht import failed\n");
+        exit(3);
+    }
+    double t_imp = bench_now() - t0;
+    /* Again: nothing changes, so this is the cost of reading, checking and matching alone. */
+    t0 = bench_now();
+    pid = fork();
+    if (pid == 0) {
+        execl(cdht, cdht, "import", "--home", home, csv, (char *)NULL);
+        _exit(127);
+    }
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "bench: cdht import (again) failed\n");
+        exit(3);
+    }
+    double t_again = bench_now() - t0;
+    snprintf(db, sizeof db, "%s/import-plain.db", dir);
+    double t_sql = bench_sqlite_baseline(db, rows, n);
+    bench_put("import_csv_rows_per_s", n / t_imp);
+    bench_put("import_csv_vs_sqlite", t_imp / t_sql);
+    bench_put("import_csv_again_rows_per_s", n / t_again);
+}
+
 int
 main(int argc, char **argv)
 {
     const char *cdht = "build/release/cdht", *out = "build/bench.json";
     /* --only bulk: stop after the bulk phase (for `perf record` of one phase); likewise bundle,
-     * fanin, trust and noop (docs/HACKING.md). */
+     * fanin, trust, noop and import (docs/HACKING.md). */
     const char *only = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--cdht") == 0) {
@@ -1036,6 +1123,14 @@ main(int argc, char **argv)
         for (unsigned i = 0; i < bench_n; i++) {
             printf("%-28s %16.3f\n", bench_results[i].name, bench_results[i].value);
         }
+        return bench_cleanup(dir);
+    }
+    if (only != NULL && strcmp(only, "import") == 0) {
+        bench_import_csv(cdht, dir, rows, n);
+        for (unsigned i = 0; i < bench_n; i++) {
+            printf("%-28s %16.3f\n", bench_results[i].name, bench_results[i].value);
+        }
+        free(rows);
         return bench_cleanup(dir);
     }
     if (only != NULL && strcmp(only, "noop") == 0) {
@@ -1189,6 +1284,9 @@ main(int argc, char **argv)
     /* 8. A no-op sync with 1,000 logs held on both sides, against one with 1 log. */
     bench_noop(cdht, dir, rows);
 
+    /* 9. Issue 5: a 100,000-row person CSV through `cdht import`. */
+    bench_import_csv(cdht, dir, rows, n);
+
     static const struct {
         const char *name, *target;
     } targets[] = {
@@ -1205,6 +1303,7 @@ main(int argc, char **argv)
         {"fanin_s", "< 5"},
         {"hub_peak_rss_mib", "< 64"},
         {"noop_sync_ms", "< 50"},
+        {"import_csv_rows_per_s", ">= 50000"},
     };
     FILE *f = fopen(out, "w");
     fprintf(f, "{");

@@ -31,5 +31,7 @@ int cmd_cert(int argc, char **argv);
 int cmd_quarantine(int argc, char **argv);
 int cmd_prove(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_template(int argc, char **argv);
 
 #endif

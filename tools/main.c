@@ -38,6 +38,8 @@ static const struct command commands[] = {
     {"quarantine", cmd_quarantine, "list held leaves whose author was not entitled"},
     {"prove", cmd_prove, "write an offline proof of one record: leaf, checkpoint, chain"},
     {"verify", cmd_verify, "check a record proof offline against the root's verifier key"},
+    {"import", cmd_import, "import a person list (CSV or XLSX with Vietnamese headers)"},
+    {"template", cmd_template, "write the person-list template to fill in (CSV or XLSX)"},
 };
 
 static void
