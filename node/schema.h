@@ -30,6 +30,15 @@ struct schema_col {
 #define SCHEMA_CLK_COMPACT_SIZE (SCHEMA_CLK_ENTRY_SIZE + 2u)
 #define SCHEMA_COLS_MAX 15u /* registers per row = columns + 1 */
 
+/* The trust roles as bits, copied from node/trust.h (enum trust_role) so that the table list
+ * needs no trust header; trust.c asserts at compile time that the two agree. A table's roles
+ * are the roles whose grants may write it (docs/DATA.md); the pinned root may always. */
+#define SCHEMA_ROLE_WRITER (1u << 0)
+#define SCHEMA_ROLE_APPROVER (1u << 1)
+#define SCHEMA_ROLE_HUB (1u << 2)
+#define SCHEMA_ROLE_AUDITOR (1u << 3)
+#define SCHEMA_ROLE_REPORTER (1u << 5)
+
 struct schema_table {
     const char *name;
     const char *pk; /* TEXT primary key column */
@@ -38,6 +47,10 @@ struct schema_table {
     /* The TEXT column naming the unit a row belongs to (its writers' certificates must cover
      * it: node/trust.h); NULL for the trust tables themselves. */
     const char *scope;
+    /* SCHEMA_ROLE_* bits: a grant of one of these roles covering the row's scope unit may write
+     * the table (node/trust.c, trust_judge_data). 0 for the trust tables (trust.c judges
+     * their writes itself). */
+    unsigned roles;
     /* Built once by schema_sql(): static for the process, so store_stmt can cache them. */
     char sql_select[512]; /* SELECT cols..., _live, _clk WHERE pk=?1 */
     char sql_insert[512]; /* INSERT (pk, cols..., _live, _clk); fails when the row exists */

@@ -131,6 +131,45 @@ static const char STORE_SCHEMA_V4[] =
     "  size INTEGER NOT NULL,"      /* leaves the peer held */
     "  PRIMARY KEY(peer, log_key)) WITHOUT ROWID;";
 
+/* Migration 5: the Learning Citizen registry (issue 5). The tables added by schema 5, by name:
+ * schema_create_table makes each as schema.c defines it today, which is schema 5's definition
+ * as long as columns are only ever appended by later migrations (ALTER TABLE, like v2). */
+static const char *const STORE_V5_TABLES[] = {
+    "framework",  "framework_group", "framework_indicator", "plan",
+    "plan_target", "assessment",     "self_score",          "review",
+    "approval",   "evidence",        "score_note",          "collective",
+    "collective_member", "collective_recognition", "aggregate", "setting",
+};
+
+/* The derived status of each live assessment (node/rules.c, rules_status, is the same rule in
+ * C; tests/unit/rules_test.c checks that they agree). A review or an approval counts only for
+ * the assessment's current round and unit: an older round never counts, and a row re-homed to
+ * another unit by a writer elsewhere cannot forge a recognition. Not replicated: a view. */
+static const char STORE_SCHEMA_V5_VIEW[] =
+    "CREATE VIEW assessment_state AS "
+    "SELECT a.id AS id, a.person AS person, a.year AS year, a.unit AS unit, "
+    "  a.target_group AS grp, a.framework AS framework, a.digital AS digital, a.round AS round, "
+    "  CASE WHEN p._live AND p.round = a.round AND p.unit = a.unit THEN p.outcome "
+    "       WHEN r._live AND r.round = a.round AND r.unit = a.unit "
+    "         THEN CASE r.outcome WHEN 'reviewed' THEN 'branch_reviewed' ELSE 'returned' END "
+    "       ELSE a.stage END AS status "
+    "FROM assessment a LEFT JOIN review r ON r.id = a.id LEFT JOIN approval p ON p.id = a.id "
+    "WHERE a._live;";
+
+static err_code
+store_migrate_v5(struct store *st, int fresh)
+{
+    err_code rc = ERR_OK;
+    for (size_t i = 0; !fresh && i < sizeof STORE_V5_TABLES / sizeof STORE_V5_TABLES[0]; i++) {
+        const struct schema_table *tb = schema_table_find(STORE_V5_TABLES[i]);
+        ASSERT(tb != NULL);
+        if ((rc = schema_create_table(st, tb)) != ERR_OK) {
+            return rc;
+        }
+    }
+    return store_exec(st, STORE_SCHEMA_V5_VIEW);
+}
+
 /* Fills trust_leaf from the leaves an older replica already holds. */
 static err_code
 store_migrate_v3_index(struct store *st)
@@ -248,7 +287,7 @@ store_migrate(struct store *st)
         if ((rc = store_exec(st, STORE_SCHEMA_V1)) != ERR_OK ||
             (rc = store_exec(st, STORE_SCHEMA_V3)) != ERR_OK ||
             (rc = store_exec(st, STORE_SCHEMA_V4)) != ERR_OK ||
-            (rc = schema_create(st)) != ERR_OK) {
+            (rc = schema_create(st)) != ERR_OK || (rc = store_migrate_v5(st, 1)) != ERR_OK) {
             goto out;
         }
     } else {
@@ -260,6 +299,9 @@ store_migrate(struct store *st)
             goto out;
         }
         if (v < 4 && (rc = store_exec(st, STORE_SCHEMA_V4)) != ERR_OK) {
+            goto out;
+        }
+        if (v < 5 && (rc = store_migrate_v5(st, 0)) != ERR_OK) {
             goto out;
         }
         diag_info("STORE-MIGRATE", "replica schema %d upgraded to %d", v, STORE_SCHEMA_VERSION);

@@ -14,8 +14,10 @@
 
 #include "err.h"
 
-/* 1: the first schema. 2: unit gains valid_from, valid_to, disadvantaged; unit_succession. */
-#define STORE_SCHEMA_VERSION 4
+/* 1: the first schema. 2: unit gains valid_from, valid_to, disadvantaged; unit_succession.
+ * 3: trust bookkeeping. 4: peer_head. 5: the Learning Citizen registry tables (schema.c) and
+ * the assessment_state view. */
+#define STORE_SCHEMA_VERSION 5
 /* Statements kept prepared per connection: about 60 distinct ones exist (the trust layer
  * brought many); overflowing is an ASSERT, so the bound keeps twice that. */
 #define STORE_STMT_CACHE_MAX 128u

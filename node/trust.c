@@ -24,6 +24,7 @@
 #include "leaf.h"
 #include "log.h"
 #include "merge.h"
+#include "rules.h"
 #include "schema.h"
 #include "sha256.h"
 #include "store.h"
@@ -38,8 +39,15 @@
 
 /* ---------- names ---------- */
 
-_Static_assert(TRUST_WRITER == 1 && TRUST_APPROVER == 2 && TRUST_HUB == 4 && TRUST_AUDITOR == 8,
+_Static_assert(TRUST_WRITER == 1 && TRUST_APPROVER == 2 && TRUST_HUB == 4 && TRUST_AUDITOR == 8 &&
+                   TRUST_REPORTER == 32,
                "the bits of leaf_role_parse");
+_Static_assert(SCHEMA_ROLE_WRITER == TRUST_WRITER, "schema.h copies the role bits");
+_Static_assert(SCHEMA_ROLE_APPROVER == TRUST_APPROVER, "schema.h copies the role bits");
+_Static_assert(SCHEMA_ROLE_HUB == TRUST_HUB, "schema.h copies the role bits");
+_Static_assert(SCHEMA_ROLE_AUDITOR == TRUST_AUDITOR, "schema.h copies the role bits");
+_Static_assert(SCHEMA_ROLE_REPORTER == TRUST_REPORTER, "schema.h copies the role bits");
+_Static_assert(RULES_ROLE_ROOT == TRUST_ROOT, "rules.h names the root's bit");
 
 unsigned
 trust_role_parse(const char *s)
@@ -56,6 +64,7 @@ trust_role_name(unsigned role)
     case TRUST_HUB: return "hub";
     case TRUST_AUDITOR: return "auditor";
     case TRUST_ROOT: return "root";
+    case TRUST_REPORTER: return "reporter";
     default: return "unknown";
     }
 }
@@ -561,7 +570,25 @@ trust_judge_limits(const struct tview *v, uint64_t index, char *detail)
     return TRUST_OK;
 }
 
-/* A data leaf: every change to a scoped table must be covered by an unexpired writer grant. */
+/* The roles of mask as "writer or approver", for a quarantine detail. */
+static void
+trust_roles_str(unsigned mask, char *buf, size_t cap)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (unsigned b = 0; b < 8; b++) {
+        if (mask & (1u << b)) {
+            int k = snprintf(buf + n, cap - n, "%s%s", n ? " or " : "", trust_role_name(1u << b));
+            if (k < 0 || (size_t)k >= cap - n) {
+                return;
+            }
+            n += (size_t)k;
+        }
+    }
+}
+
+/* A data leaf: every change to a scoped table must be covered by an unexpired grant of one of
+ * the roles that table allows (schema.h, .roles). */
 static enum trust_reason
 trust_judge_data(const struct tview *v, uint64_t index, const Cdht__Commit *c, int kind,
                  tree_step_fn step, void *tctx, char *detail)
@@ -596,9 +623,10 @@ trust_judge_data(const struct tview *v, uint64_t index, const Cdht__Commit *c, i
             snprintf(detail, TRUST_DETAIL_SIZE, "change %zu to %s names no unit", i, t->name);
             return TRUST_NO_UNIT;
         }
+        ASSERT(t->roles != 0);
         int writer = 0, fresh = 0, ok = 0;
         for (size_t g = 0; g < v->ng && !ok; g++) {
-            if (v->g[g].role != TRUST_WRITER) {
+            if (!(v->g[g].role & t->roles)) {
                 continue;
             }
             writer = 1;
@@ -609,15 +637,18 @@ trust_judge_data(const struct tview *v, uint64_t index, const Cdht__Commit *c, i
             ok = tree_covers(step, tctx, v->g[g].unit, unit);
         }
         if (!ok) {
+            char roles[48];
+            trust_roles_str(t->roles, roles, sizeof roles);
             if (!writer) {
-                snprintf(detail, TRUST_DETAIL_SIZE, "no writer grant for table %s", t->name);
+                snprintf(detail, TRUST_DETAIL_SIZE, "no %s grant for table %s", roles, t->name);
                 return TRUST_ROLE;
             }
             if (!fresh) {
-                snprintf(detail, TRUST_DETAIL_SIZE, "every writer grant expired before %s", date);
+                snprintf(detail, TRUST_DETAIL_SIZE, "every %s grant expired before %s", roles,
+                         date);
                 return TRUST_EXPIRED;
             }
-            snprintf(detail, TRUST_DETAIL_SIZE, "unit %.32s is outside the writer grants", unit);
+            snprintf(detail, TRUST_DETAIL_SIZE, "unit %.32s is outside the %s grants", unit, roles);
             return TRUST_UNIT;
         }
     }

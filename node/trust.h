@@ -25,8 +25,11 @@
  * A data leaf counts when its author's grants cover it in the final tree: writers write people
  * (each person change names its unit; the unit must be in the subtree of a writer grant that
  * has not expired at the commit's date); hubs write the units tree within their subtree (checked
- * against the tree of the round before theirs) and issue certificates and revocations; approvers
- * approve (no approval table exists yet: they write nothing today); auditors write nothing. A
+ * against the tree of the round before theirs) and issue certificates and revocations. Beyond
+ * that, each replicated table names the roles that may write it (schema.h, .roles): writers a
+ * person's yearly record, approvers the decisions (approval, collective_recognition, and reviews
+ * and evidence too), hubs the frameworks, plans and settings they publish, reporters the
+ * aggregates; auditors write nothing. The row's unit must lie inside a grant of such a role. A
  * leaf that mixes trust and data changes never counts. Whole leaves count or not: a commit is a
  * transaction.
  */
@@ -55,8 +58,9 @@ enum trust_role {
     TRUST_HUB = 1u << 2,
     TRUST_AUDITOR = 1u << 3,
     TRUST_ROOT = 1u << 4, /* the pinned root only; never in a certificate */
+    TRUST_REPORTER = 1u << 5, /* schema 5: publishes aggregates above the raw-data ceiling */
 };
-/* "writer", "approver", "hub", "auditor" -> the bit; 0 for anything else. */
+/* "writer", "approver", "hub", "auditor", "reporter" -> the bit; 0 for anything else. */
 unsigned trust_role_parse(const char *s);
 /* The name of one role bit ("root" for TRUST_ROOT), or "unknown". */
 const char *trust_role_name(unsigned role);

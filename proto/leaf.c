@@ -339,10 +339,18 @@ leaf_kind(const Cdht__Commit *c)
 unsigned
 leaf_role_parse(const char *s)
 {
-    static const char *const names[] = {"writer", "approver", "hub", "auditor"};
-    for (unsigned i = 0; s != NULL && i < sizeof names / sizeof names[0]; i++) {
-        if (strcmp(s, names[i]) == 0) {
-            return 1u << i;
+    /* An explicit bit per name, not the position: bit 4 is the pinned root's (node/trust.h),
+     * which no certificate may grant, so reporter (schema 5) takes bit 5. */
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } roles[] = {
+        {"writer", 1u << 0}, {"approver", 1u << 1}, {"hub", 1u << 2},
+        {"auditor", 1u << 3}, {"reporter", 1u << 5},
+    };
+    for (unsigned i = 0; s != NULL && i < sizeof roles / sizeof roles[0]; i++) {
+        if (strcmp(s, roles[i].name) == 0) {
+            return roles[i].bit;
         }
     }
     return 0;

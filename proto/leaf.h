@@ -31,8 +31,8 @@ enum leaf_kind {
     LEAF_KIND_MIXED = 2,
 };
 int leaf_kind(const Cdht__Commit *c);
-/* The roles a certificate grants (Cert.role), as bits: 1 writer, 2 approver, 4 hub, 8 auditor
- * (node/trust.h names them TRUST_*). 0 for any other string: a role this version does not
+/* The roles a certificate grants (Cert.role), as bits: 1 writer, 2 approver, 4 hub, 8 auditor,
+ * 32 reporter (16 is the pinned root's, never granted; node/trust.h names them TRUST_*). 0 for any other string: a role this version does not
  * know grants nothing. */
 unsigned leaf_role_parse(const char *s);
 

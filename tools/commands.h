@@ -33,5 +33,7 @@ int cmd_prove(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_template(int argc, char **argv);
+int cmd_framework(int argc, char **argv); /* framework.c, with cmd_plan */
+int cmd_plan(int argc, char **argv);
 
 #endif

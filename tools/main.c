@@ -40,6 +40,8 @@ static const struct command commands[] = {
     {"verify", cmd_verify, "check a record proof offline against the root's verifier key"},
     {"import", cmd_import, "import a person list (CSV or XLSX with Vietnamese headers)"},
     {"template", cmd_template, "write the person-list template to fill in (CSV or XLSX)"},
+    {"framework", cmd_framework, "publish and list criteria frameworks"},
+    {"plan", cmd_plan, "publish and list plans and their targets"},
 };
 
 static void

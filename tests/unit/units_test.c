@@ -533,7 +533,7 @@ Test(units, migration_v1_to_v2)
     cr_assert_eq(store_open(&st, path, STORE_READONLY), ERR_AGAIN);
     cr_assert_null(st);
     cr_assert_eq(store_open(&st, path, 0), ERR_OK);
-    q_eq(st, "PRAGMA user_version", "4");
+    q_eq(st, "PRAGMA user_version", "5");
     q_eq(st,
          "SELECT group_concat(code||','||ifnull(parent,'-')||','||kind||','||name||','||"
          "quote(valid_from)||','||quote(valid_to)||','||quote(disadvantaged)||','||_live, ';') "
@@ -591,7 +591,7 @@ Test(units, fresh_database_is_v2)
     char *path = support_path(dir, "replica.db");
     struct store *st = NULL;
     cr_assert_eq(store_open(&st, path, STORE_CREATE), ERR_OK);
-    q_eq(st, "PRAGMA user_version", "4");
+    q_eq(st, "PRAGMA user_version", "5");
     q_eq(st,
          "SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_table_info('unit') "
          "ORDER BY cid)",
@@ -609,7 +609,7 @@ Test(units, fresh_database_is_v2)
 
 /* A replica home whose database is at schema 1 is upgraded by a reading command too
  * (replica_open without REPLICA_WRITE takes the write lock for the migration, then reads). The
- * schema-1 file is made by undoing migrations 4, 3 and 2 on a fresh replica with the sqlite3 API. */
+ * schema-1 file is made by undoing migrations 5, 4, 3 and 2 on a fresh replica with the sqlite3 API. */
 Test(units, read_only_open_upgrades_v1_home)
 {
     char *dir = support_tmpdir();
@@ -624,6 +624,14 @@ Test(units, read_only_open_upgrades_v1_home)
                               "DROP TABLE trust_leaf; DROP TABLE quarantine;"
                               "DROP TABLE trust_dev; DROP TABLE trust_grant;"
                               "DROP TABLE cosig; DROP TABLE equivocation; DROP TABLE peer_head;"
+                              "DROP VIEW assessment_state;"
+                              "DROP TABLE framework; DROP TABLE framework_group;"
+                              "DROP TABLE framework_indicator; DROP TABLE plan;"
+                              "DROP TABLE plan_target; DROP TABLE assessment;"
+                              "DROP TABLE self_score; DROP TABLE review; DROP TABLE approval;"
+                              "DROP TABLE evidence; DROP TABLE score_note; DROP TABLE collective;"
+                              "DROP TABLE collective_member; DROP TABLE collective_recognition;"
+                              "DROP TABLE aggregate; DROP TABLE setting;"
                               "ALTER TABLE unit DROP COLUMN disadvantaged;"
                               "ALTER TABLE unit DROP COLUMN valid_to;"
                               "ALTER TABLE unit DROP COLUMN valid_from;"
@@ -633,9 +641,66 @@ Test(units, read_only_open_upgrades_v1_home)
     sqlite3_close(db);
     struct replica *r = NULL;
     cr_assert_eq(replica_open(&r, home, 0, NULL, 0, NULL), ERR_OK);
-    q_eq(r->st, "PRAGMA user_version", "4");
+    q_eq(r->st, "PRAGMA user_version", "5");
     q_eq(r->st, "SELECT count(*) FROM unit_succession", "0");
     cr_assert_eq(r->lock_fd, -1); /* a reader does not keep the lock */
+    replica_close(r);
+    free(db_path);
+    free(home);
+    support_rmrf(dir);
+    free(dir);
+}
+
+/* A schema-4 home (peer_head, no registry tables) is migrated to schema 5: the sixteen registry
+ * tables appear behind their guards, the assessment_state view reads, the people are kept, and
+ * the state hash is the one the same rows give a fresh schema-5 replica (every table's name is
+ * hashed, so the migration is what changes a replica's hash, not its rows). */
+Test(units, migration_v4_to_v5)
+{
+    char *dir = support_tmpdir();
+    char *home = support_path(dir, "h");
+    struct replica *r = support_replica(home, "44");
+    char id[17], before[65], after[65];
+    cr_assert_eq(support_person_add(r, "An", 1990, "44", id), ERR_OK);
+    support_state_hex(r, before);
+    replica_close(r);
+    char *db_path = support_path(home, REPLICA_DB_FILE);
+    sqlite3 *db = NULL;
+    cr_assert_eq(sqlite3_open(db_path, &db), SQLITE_OK);
+    char *err = NULL;
+    cr_assert_eq(sqlite3_exec(db,
+                              "DROP VIEW assessment_state;"
+                              "DROP TABLE framework; DROP TABLE framework_group;"
+                              "DROP TABLE framework_indicator; DROP TABLE plan;"
+                              "DROP TABLE plan_target; DROP TABLE assessment;"
+                              "DROP TABLE self_score; DROP TABLE review; DROP TABLE approval;"
+                              "DROP TABLE evidence; DROP TABLE score_note; DROP TABLE collective;"
+                              "DROP TABLE collective_member; DROP TABLE collective_recognition;"
+                              "DROP TABLE aggregate; DROP TABLE setting;"
+                              "PRAGMA user_version=4;",
+                              NULL, NULL, &err),
+                 SQLITE_OK, "%s", err ? err : "");
+    sqlite3_close(db);
+    struct store *st = NULL;
+    cr_assert_eq(store_open(&st, db_path, STORE_READONLY), ERR_AGAIN);
+    cr_assert_eq(store_open(&st, db_path, 0), ERR_OK);
+    q_eq(st, "PRAGMA user_version", "5");
+    q_eq(st,
+         "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('framework',"
+         "'framework_group','framework_indicator','plan','plan_target','assessment','self_score',"
+         "'review','approval','evidence','score_note','collective','collective_member',"
+         "'collective_recognition','aggregate','setting')",
+         "16");
+    q_eq(st, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'approval_guard_%'", "2");
+    q_eq(st, "SELECT count(*) FROM assessment_state", "0");
+    q_eq(st, "SELECT count(*) FROM person WHERE _live", "1");
+    /* The guard refuses a write from outside the merge path, like every replicated table's. */
+    cr_assert_eq(store_exec(st, "INSERT INTO approval(id, _live, _clk) VALUES('x', 1, x'')"),
+                 ERR_DB);
+    store_close(st);
+    r = support_reopen(home);
+    support_state_hex(r, after);
+    cr_assert_str_eq(after, before);
     replica_close(r);
     free(db_path);
     free(home);
