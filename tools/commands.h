@@ -35,5 +35,12 @@ int cmd_import(int argc, char **argv);
 int cmd_template(int argc, char **argv);
 int cmd_framework(int argc, char **argv); /* framework.c, with cmd_plan */
 int cmd_plan(int argc, char **argv);
+int cmd_register(int argc, char **argv);
+int cmd_assess(int argc, char **argv);
+int cmd_evidence(int argc, char **argv);
+int cmd_review(int argc, char **argv); /* review.c, with cmd_return */
+int cmd_return(int argc, char **argv);
+int cmd_approve(int argc, char **argv);
+int cmd_recognitions(int argc, char **argv);
 
 #endif

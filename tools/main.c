@@ -42,6 +42,13 @@ static const struct command commands[] = {
     {"template", cmd_template, "write the person-list template to fill in (CSV or XLSX)"},
     {"framework", cmd_framework, "publish and list criteria frameworks"},
     {"plan", cmd_plan, "publish and list plans and their targets"},
+    {"register", cmd_register, "register a person for a year"},
+    {"assess", cmd_assess, "self scores and self-submission"},
+    {"evidence", cmd_evidence, "add and list evidence files"},
+    {"review", cmd_review, "branch review"},
+    {"return", cmd_return, "return for more evidence"},
+    {"approve", cmd_approve, "commune decision"},
+    {"recognitions", cmd_recognitions, "list recognised Learning Citizens"},
 };
 
 static void
