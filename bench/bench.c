@@ -25,6 +25,9 @@
 #include "exchange.h"
 #include "heads.h"
 #include "replica.h"
+#include "report.h"
+#include "report_fmt.h"
+#include "seed.h"
 #include "session.h"
 #include "store.h"
 #include "transport.h"
@@ -1092,12 +1095,195 @@ bench_import_csv(const char *cdht, const char *dir, const struct bench_row *rows
     bench_put("import_csv_again_rows_per_s", n / t_again);
 }
 
+/* ---- issue 5: report_province_s ------------------------------------------------------------ */
+
+/* A province of BENCH_REPORT_PEOPLE people with one year (2026) of assessments: 100 communes of
+ * 10 villages (ten more communes closed by the 2025 reform and succeeded, so their villages' rows
+ * roll up through the succession map), and in 2026 60 % reviewed, 40 % decided (30 % approved,
+ * 5 % rejected, 5 % returned), 5 % of the people in recognised families of four. Timed: opening
+ * the replica read-only, report_build for the province and the table written to /dev/null,
+ * which is `cdht report --unit 44 --year 2026` without the process start (best of 3). */
+#define BENCH_REPORT_PEOPLE 1000000u
+#define BENCH_REPORT_PER_COMMIT 2500u /* rows of 4 tables at most: below COMMIT_CHANGES_MAX */
+#define BR_TXT(c, v)                                                                               \
+    {                                                                                              \
+        .col = (c), .type = SCHEMA_TEXT, .s = (v), .is_null = (v) == NULL                          \
+    }
+
+static void
+bench_report_put(struct replica_txn *t, const char *table, const char *pk,
+                 const struct replica_cell *cells, size_t n)
+{
+    err_code rc = replica_txn_put(t, table, pk, 1, cells, n, 1);
+    if (rc != ERR_OK) {
+        bench_die(table, rc);
+    }
+}
+
+static void
+bench_report_units(struct replica *r)
+{
+    struct replica_txn *t = NULL;
+    err_code rc = replica_txn_new(r, &t);
+    if (rc != ERR_OK) {
+        bench_die("report units", rc);
+    }
+    struct replica_cell p[] = {BR_TXT("parent", NULL), BR_TXT("kind", "province"),
+                               BR_TXT("name", "Tỉnh Quảng Bình")};
+    bench_report_put(t, "unit", "44", p, 3);
+    for (unsigned c = 0; c < 110; c++) {
+        char code[16], name[64];
+        snprintf(code, sizeof code, "44%03u", c);
+        snprintf(name, sizeof name, "Xã Số %u", c);
+        /* Communes 100..109 closed on 2025-06-30; each succeeded by commune c - 100. */
+        struct replica_cell cc[] = {BR_TXT("parent", "44"), BR_TXT("kind", "commune"),
+                                    BR_TXT("name", name),
+                                    BR_TXT("valid_to", c >= 100 ? "2025-06-30" : NULL)};
+        bench_report_put(t, "unit", code, cc, 4);
+        if (c >= 100) {
+            char succ[16];
+            snprintf(succ, sizeof succ, "44%03u", c - 100);
+            struct replica_cell sc[] = {BR_TXT("new_code", succ),
+                                        BR_TXT("effective", "2025-07-01")};
+            bench_report_put(t, "unit_succession", code, sc, 2);
+        }
+        for (unsigned v = 0; v < 10; v++) {
+            char vcode[24], vname[64];
+            snprintf(vcode, sizeof vcode, "%s-V%u", code, v);
+            snprintf(vname, sizeof vname, "Thôn %u", v);
+            struct replica_cell vc[] = {BR_TXT("parent", code), BR_TXT("kind", "village"),
+                                        BR_TXT("name", vname)};
+            bench_report_put(t, "unit", vcode, vc, 3);
+        }
+    }
+    if ((rc = seed_framework_put(t, "*")) != ERR_OK || (rc = seed_plan_national_put(t)) != ERR_OK ||
+        (rc = replica_txn_commit(r, t, NULL)) != ERR_OK) {
+        bench_die("report units", rc);
+    }
+}
+
+/* One person's rows of 2026; i picks unit, group, status and digital level deterministically. */
+static void
+bench_report_person(struct replica_txn *t, unsigned i)
+{
+    static const char *const groups[3] = {"farmer", "worker", "official"};
+    static const char *const digital[3] = {"none", "basic", "proficient"};
+    char pid[REPLICA_ID_SIZE + 1], pk[32], unit[24], fam[24];
+    snprintf(pid, sizeof pid, "P%015u", i);
+    snprintf(pk, sizeof pk, "2026:%s", pid);
+    snprintf(unit, sizeof unit, "44%03u-V%u", (i / 7) % 110, (i / 3) % 10);
+    unsigned st = (i * 7919u) % 100; /* 0-39 not reviewed, 40-59 reviewed, 60-99 decided */
+    struct replica_cell a[] = {
+        BR_TXT("person", pid),
+        {.col = "year", .type = SCHEMA_INT, .i = 2026},
+        BR_TXT("unit", unit),
+        BR_TXT("target_group", groups[i % 3]),
+        BR_TXT("framework", "*/244-2022/1"),
+        BR_TXT("digital", digital[(i / 11) % 3]),
+        {.col = "round", .type = SCHEMA_INT, .i = 1},
+        BR_TXT("stage", st < 20 ? "draft" : "self_submitted"),
+    };
+    bench_report_put(t, "assessment", pk, a, 8);
+    if (st >= 40) {
+        struct replica_cell rv[] = {BR_TXT("unit", unit),
+                                    {.col = "round", .type = SCHEMA_INT, .i = 1},
+                                    BR_TXT("outcome", "reviewed")};
+        bench_report_put(t, "review", pk, rv, 3);
+    }
+    if (st >= 60) {
+        const char *out = st < 90 ? "approved" : st < 95 ? "rejected" : "returned";
+        struct replica_cell ap[] = {BR_TXT("unit", unit),
+                                    BR_TXT("person", pid),
+                                    {.col = "year", .type = SCHEMA_INT, .i = 2026},
+                                    {.col = "round", .type = SCHEMA_INT, .i = 1},
+                                    BR_TXT("outcome", out)};
+        bench_report_put(t, "approval", pk, ap, 5);
+    }
+    if (i % 20 == 0) { /* 5 %: a member of family i / 80 (four members each), with a person row */
+        snprintf(fam, sizeof fam, "F%015u", i / 80);
+        char mk[48];
+        snprintf(mk, sizeof mk, "%s:%s", pid, fam);
+        struct replica_cell m[] = {BR_TXT("unit", unit), BR_TXT("collective", fam),
+                                   BR_TXT("person", pid), BR_TXT("kind", "family")};
+        bench_report_put(t, "collective_member", mk, m, 4);
+        struct replica_cell pe[] = {
+            BR_TXT("name", "Nguyễn Văn An"),
+            {.col = "birth_year", .type = SCHEMA_INT, .i = 1950 + (int64_t)(i % 70)},
+            BR_TXT("unit", unit)};
+        bench_report_put(t, "person", pid, pe, 3);
+        if (i % 80 == 0) {
+            char rk[32];
+            snprintf(rk, sizeof rk, "2026:%s", fam);
+            struct replica_cell rc[] = {BR_TXT("unit", unit), BR_TXT("collective", fam),
+                                        BR_TXT("outcome", "approved")};
+            bench_report_put(t, "collective_recognition", rk, rc, 3);
+        }
+    }
+}
+
+static void
+bench_report(const char *dir)
+{
+    struct replica *r = bench_replica(dir, "report");
+    char home[REPLICA_PATH_MAX];
+    memcpy(home, r->home, sizeof home);
+    bench_report_units(r);
+    double t0 = bench_now();
+    err_code rc = replica_batch_begin(r);
+    for (unsigned i = 0; rc == ERR_OK && i < BENCH_REPORT_PEOPLE; i += BENCH_REPORT_PER_COMMIT) {
+        struct replica_txn *t = NULL;
+        if ((rc = replica_txn_new(r, &t)) != ERR_OK) {
+            break;
+        }
+        for (unsigned j = i; j < i + BENCH_REPORT_PER_COMMIT && j < BENCH_REPORT_PEOPLE; j++) {
+            bench_report_person(t, j);
+        }
+        rc = replica_txn_commit(r, t, NULL);
+    }
+    if (rc != ERR_OK || (rc = replica_batch_commit(r)) != ERR_OK) {
+        bench_die("report dataset", rc);
+    }
+    replica_close(r);
+    double t_setup = bench_now() - t0;
+
+    FILE *devnull = fopen("/dev/null", "w");
+    if (devnull == NULL) {
+        bench_die("/dev/null", ERR_IO);
+    }
+    double best = 0;
+    for (unsigned round = 0; round < 3; round++) {
+        t0 = bench_now();
+        struct report *rep = NULL;
+        if ((rc = replica_open(&r, home, 0, NULL, 0, NULL)) != ERR_OK ||
+            (rc = report_build(r->st, "44", 2026, NULL, &rep, NULL)) != ERR_OK) {
+            bench_die("report", rc);
+        }
+        if (report_write(devnull, rep, REPORT_FMT_TABLE, REPORT_VI) != 0) {
+            bench_die("report write", ERR_IO);
+        }
+        double t = bench_now() - t0;
+        if (round == 0 || t < best) {
+            best = t;
+        }
+        if (round == 0) {
+            printf("report: %lld registered, %lld passed, %zu communes, setup %.1f s\n",
+                   (long long)rep->all.registered, (long long)rep->all.passed, rep->nchildren,
+                   t_setup);
+        }
+        report_free(rep);
+        replica_close(r);
+    }
+    fclose(devnull);
+    bench_put("report_province_s", best);
+}
+#undef BR_TXT
+
 int
 main(int argc, char **argv)
 {
     const char *cdht = "build/release/cdht", *out = "build/bench.json";
     /* --only bulk: stop after the bulk phase (for `perf record` of one phase); likewise bundle,
-     * fanin, trust, noop and import (docs/HACKING.md). */
+     * fanin, trust, noop, import and report (docs/HACKING.md). */
     const char *only = NULL;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (strcmp(argv[i], "--cdht") == 0) {
@@ -1127,6 +1313,14 @@ main(int argc, char **argv)
     }
     if (only != NULL && strcmp(only, "import") == 0) {
         bench_import_csv(cdht, dir, rows, n);
+        for (unsigned i = 0; i < bench_n; i++) {
+            printf("%-28s %16.3f\n", bench_results[i].name, bench_results[i].value);
+        }
+        free(rows);
+        return bench_cleanup(dir);
+    }
+    if (only != NULL && strcmp(only, "report") == 0) {
+        bench_report(dir);
         for (unsigned i = 0; i < bench_n; i++) {
             printf("%-28s %16.3f\n", bench_results[i].name, bench_results[i].value);
         }
@@ -1287,6 +1481,9 @@ main(int argc, char **argv)
     /* 9. Issue 5: a 100,000-row person CSV through `cdht import`. */
     bench_import_csv(cdht, dir, rows, n);
 
+    /* 10. Issue 5: the report of a 1,000,000-person province. */
+    bench_report(dir);
+
     static const struct {
         const char *name, *target;
     } targets[] = {
@@ -1304,6 +1501,7 @@ main(int argc, char **argv)
         {"hub_peak_rss_mib", "< 64"},
         {"noop_sync_ms", "< 50"},
         {"import_csv_rows_per_s", ">= 50000"},
+        {"report_province_s", "< 5"},
     };
     FILE *f = fopen(out, "w");
     fprintf(f, "{");

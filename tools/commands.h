@@ -42,5 +42,6 @@ int cmd_review(int argc, char **argv); /* review.c, with cmd_return */
 int cmd_return(int argc, char **argv);
 int cmd_approve(int argc, char **argv);
 int cmd_recognitions(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 #endif

@@ -49,6 +49,7 @@ static const struct command commands[] = {
     {"return", cmd_return, "return for more evidence"},
     {"approve", cmd_approve, "commune decision"},
     {"recognitions", cmd_recognitions, "list recognised Learning Citizens"},
+    {"report", cmd_report, "Learning Citizen report of a unit and year, against the plans"},
 };
 
 static void
