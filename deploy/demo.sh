@@ -142,11 +142,16 @@ echo "province serves on $PROV_URL"
 REQ=$(cdht enroll request --home "$COMMUNE" --role hub 2>/dev/null)
 echo "the commune's enrolment request: one signed line of ${#REQ} characters"
 cdht cert issue --home "$PROV" "$REQ" --role hub --unit 44001
+cdht cert issue --home "$PROV" "$REQ" --role approver --unit 44001 # decides the commune's titles
+echo "the province publishes the criteria (244/QĐ-KHVN) and the national plan (677/QĐ-TTg):"
+cdht framework publish --home "$PROV" --seed
+cdht plan publish --home "$PROV" --seed
 start_serve "$COMMUNE" "$DEMO/commune-serve.log" --upstream "$PROV_URL $PROV_KEY"
 COMMUNE_URL=$SERVE_URL COMMUNE_PID=$SERVE_PID
 echo "the commune's node serves on $COMMUNE_URL and dials the province by itself"
 sync_now "$COMMUNE" # the certificate arrives by sync, with the province's units
 cdht status --home "$COMMUNE" | grep -E '^grant:'
+cdht plan publish --home "$COMMUNE" --seed --unit 44001 # the commune's own plan
 
 say "3. the commune draws its villages and school, serves, and certifies their laptops"
 cdht unit add --home "$COMMUNE" --code 44001001 --kind village --name "Thôn 1" --parent 44001
@@ -191,6 +196,7 @@ register() {
             cdht person set --home "$home" "$id" "$fix" "$value" >/dev/null
             fixes=$((fixes + 1))
         fi
+        echo "$id" >>"$home.ids" # for the year's assessment below (ids only, no names)
     done <"$people"
     rm -f "$people"
     printf '%-10s %d people registered (%d with a citizen id, stored as a keyed hash), %d corrected\n' \
@@ -211,9 +217,57 @@ echo "village-1's laptop may not register a person of village 2:"
 cdht person add --home "$V1" --unit 44001002 --name "Lê Văn Cường" --birth-year 1990 \
     --gender male || true
 
+say "4b. the 2026 assessment on each branch: registration, self-assessment, branch review"
+# assess_year HOME: the first ASSESSED people of the branch go through the year's workflow
+# (register, self scores with the digital level and --submit, the branch review). Most meet the
+# criteria (80 of 100, no indicator below 5); some fall short on the total, some on one indicator.
+ASSESSED=60
+assess_year() {
+    local home=$1 n=0 id scores digital
+    while read -r id; do
+        case $((n % 10)) in
+            7) scores=7,7,7,7,8,8,7,7,7,7 ;;  # 72: below 80
+            8) scores=9,9,9,9,9,9,9,9,9,4 ;;  # 85, but one indicator at 4
+            *) scores=9,8,9,8,9,8,9,8,9,$((8 + n % 2)) ;;
+        esac
+        case $((n % 3)) in 0) digital=none ;; 1) digital=basic ;; *) digital=proficient ;; esac
+        cdht register --home "$home" --person "$id" --year 2026 >/dev/null &&
+            cdht assess --home "$home" --person "$id" --year 2026 --scores "$scores" \
+                --digital "$digital" --submit >/dev/null &&
+            cdht review --home "$home" --person "$id" --year 2026 >/dev/null ||
+            { echo "demo: the assessment of a person of $(basename "$home") failed" >&2; return 1; }
+        n=$((n + 1))
+        [ "$n" -lt "$ASSESSED" ] || break
+    done <"$home.ids"
+    printf '%-10s %d people registered for 2026, self-assessed, submitted and reviewed\n' \
+        "$(basename "$home"):" "$n" >"$home.assessed"
+}
+pids=()
+for h in "$V1" "$V2" "$SCHOOL"; do
+    assess_year "$h" &
+    pids+=($!)
+done
+PIDS+=("${pids[@]}")
+for p in "${pids[@]}"; do reap "$p" || { echo "demo: an assessment failed" >&2; exit 1; }; done
+cat "$V1.assessed" "$V2.assessed" "$SCHOOL.assessed"
+echo "a writer may not approve (the commune decides):"
+cdht approve --home "$V1" --person "$(head -n 1 "$V1.ids")" --year 2026 --decision 1/QĐ \
+    --date 2026-11-20 --signer "Trưởng thôn" || true
+
 say "5. up: the branches' nodes have synced as they went; now each once more, then the commune"
 sync_now "$V1" "$V2" "$SCHOOL"
 sync_now "$COMMUNE"
+
+say "5b. the commune decides: every reviewed assessment that meets the criteria is approved"
+for u in 44001001 44001002 44001900; do
+    cdht approve --home "$COMMUNE" --all-reviewed --unit "$u" --year 2026 \
+        --decision 125/QĐ-UBND --date 2026-11-25 --signer "Chủ tịch UBND xã" 2>&1 >/dev/null |
+        tail -n 1
+done
+sync_now "$COMMUNE"                 # the decisions go up to the province
+sync_now "$V1" "$V2" "$SCHOOL"      # and down to the branches
+printf 'village-1 now holds %s recognitions of 2026\n' \
+    "$(cdht recognitions --home "$V1" --year 2026 --format csv | tail -n +2 | wc -l)"
 
 say "6. down: the province adds a commune; it reaches the branches two hops down"
 cdht unit add --home "$PROV" --code 44002 --kind commune --name "Xã Quảng Tiến" --parent 44
@@ -225,8 +279,8 @@ for h in "$V1" "$V2" "$SCHOOL"; do
         awk -F, 'NR > 1 { n++ } $1 == "44002" { new = $1 " " $4 }
                  END { print n " units held, " (new ? new : "NOT the new commune"); exit !new }'
 done
-echo "The province's criteria (244/QĐ-KHVN) will come down this same way, in the province's log,"
-echo "once the criteria registry exists (a later issue); today the units and certificates do."
+echo "The province's criteria (244/QĐ-KHVN) and plans came down the same way, in its log:"
+cdht framework list --home "$V1" | head -n 3
 
 say "7. each node's status"
 for h in "$PROV" "$COMMUNE" "$V1" "$V2" "$SCHOOL"; do
@@ -240,6 +294,11 @@ echo "commune (44001):"
 counts "$COMMUNE"
 echo "province (44):"
 counts "$PROV"
+
+say "8b. the commune's report for 2026, against its plan and the province's and national ones"
+cdht report --home "$COMMUNE" --unit 44001 --year 2026
+cdht report --home "$COMMUNE" --unit 44001 --year 2026 --format html -o "$DEMO/report.html"
+echo "(the same as one HTML file with its charts: $(wc -c <"$DEMO/report.html") bytes, opens offline)"
 
 say "9. state hashes: the province and the commune hold the same logs, so the same tables"
 PH=$(cdht hash --home "$PROV") CH=$(cdht hash --home "$COMMUNE")
