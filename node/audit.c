@@ -1088,6 +1088,13 @@ audit_bundle(const char *path, const uint8_t *root, const struct audit_opts *o, 
             sum->findings = 1;
             fn(ctx, &f);
             rc = ERR_OK;
+        } else if (rc == ERR_INVAL && rep.msg[0]) {
+            /* Not the bundle's fault: it does not start at each log's first leaf (exported
+             * with --since), and a scratch replica holds none of the leaves before it. */
+            snprintf(sum->why, sizeof sum->why,
+                     "%.256s (an audit of a bundle needs a whole export: cdht bundle export without "
+                     "--since)",
+                     rep.msg);
         } else if (rc == ERR_OK) {
             struct audit_opts bo = *o;
             bo.skip_key = r->pk; /* the scratch replica's own, empty log */

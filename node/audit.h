@@ -48,6 +48,7 @@ struct audit_summary {
     int open_mode;   /* no root pinned: every verifiable log is accepted, nothing authorised */
     int reevaluated; /* an independent re-evaluation ran: the replay (AUDIT_STATE) or the
                         evaluation in memory (AUDIT_TRUST alone) */
+    char why[400];   /* audit_bundle failing: what made the bundle unreadable, or "" */
 };
 
 typedef void (*audit_fn)(void *ctx, const struct audit_finding *f);

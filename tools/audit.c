@@ -121,7 +121,7 @@ cmd_audit(int argc, char **argv)
         }
         if (bundle != NULL) {
             return cli_fail(&c, rc, "%s: the audit could not read the bundle: %s", bundle,
-                            err_str(rc));
+                            sum.why[0] ? sum.why : err_str(rc));
         }
         return cli_fail(&c, rc, "the audit could not read the replica: %s", err_str(rc));
     }

@@ -125,6 +125,11 @@ expect_eq "2 1" "$(exported)" "--since B's heads: only A's 2 new leaves of A's l
 expect_ok cdht bundle import --home "$B" "$T/a3.bundle"
 expect_stderr_contains "imported 2 new leaves of 1 logs (0 already held)"
 expect_same_hash "after the --since bundle" "$A" "$B"
+# An audit of a bundle replays it into an empty scratch replica: a --since bundle cannot be
+# audited alone, and says so rather than "invalid argument".
+expect_exit 2 cdht audit --home "$A" --bundle "$T/a3.bundle"
+expect_stderr_contains "the audit could not read the bundle: log $(key_of "$A"): bundle starts at leaf"
+expect_stderr_contains "(an audit of a bundle needs a whole export: cdht bundle export without --since)"
 # Nothing is missing now: an empty bundle, which imports as a no-op.
 expect_ok cdht log heads --home "$B" -o "$T/b2.heads"
 expect_ok cdht bundle export --home "$A" -o "$T/a4.bundle" --since "$T/b2.heads"
