@@ -43,5 +43,6 @@ int cmd_return(int argc, char **argv);
 int cmd_approve(int argc, char **argv);
 int cmd_recognitions(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_certificate(int argc, char **argv);
 
 #endif

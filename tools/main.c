@@ -50,6 +50,7 @@ static const struct command commands[] = {
     {"approve", cmd_approve, "commune decision"},
     {"recognitions", cmd_recognitions, "list recognised Learning Citizens"},
     {"report", cmd_report, "Learning Citizen report of a unit and year, against the plans"},
+    {"certificate", cmd_certificate, "a recognition with its offline proof string (QR code)"},
 };
 
 static void

@@ -9,12 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "certstr.h"
 #include "cli.h"
 #include "commands.h"
+#include "log.h"
 #include "note.h"
 #include "proof.h"
 #include "prove.h"
 #include "replica.h"
+#include "store.h"
+#include "trust.h"
 
 /* A --trust-root file holds the one line `cdht whoami` prints, and a newline (CRLF, spaces). */
 #define PROVE_VKEY_FILE_SIZE_MAX (NOTE_VERIFIER_KEY_SIZE_MAX + 16u)
@@ -131,11 +135,217 @@ verify_root(const struct cli *c, const char *arg, uint8_t root[KEY_PUBLIC_SIZE])
     return 0;
 }
 
+/* ---- certificate strings (proto/certstr.h) ---- */
+
+/* Room for a finding about one chain link: two base64 keys, an index, a unit. */
+#define VERIFY_CHAIN_WHY_SIZE 512u
+
+/* The grant a chain reference names: subject's grant by issuer from certificate leaf index. */
+struct verify_ref_ctx {
+    const struct certstr_ref *ref;
+    const char *unit; /* the approval's unit; link 0 must hold an approver grant covering it */
+    struct store *st;
+    int named;    /* a grant matches the reference */
+    int approver; /* an approver grant of the subject covers unit */
+    err_code rc;
+};
+
+static err_code
+verify_ref_cb(void *ctx, const struct trust_grant *g)
+{
+    struct verify_ref_ctx *x = ctx;
+    if (memcmp(g->issuer, x->ref->issuer, KEY_PUBLIC_SIZE) == 0 &&
+        g->issuer_index == x->ref->index) {
+        x->named = 1;
+    }
+    if (x->unit != NULL && g->role == TRUST_APPROVER && !x->approver) {
+        int yes = 0;
+        err_code rc = trust_covers(x->st, g->unit, x->unit, &yes);
+        if (rc != ERR_OK) {
+            return rc;
+        }
+        x->approver = yes;
+    }
+    return ERR_OK;
+}
+
+static err_code
+verify_dev_cb(void *ctx, const struct trust_device *d)
+{
+    *(struct trust_device *)ctx = *d;
+    ((struct trust_device *)ctx)->reason = NULL; /* borrowed for the call only */
+    return ERR_OK;
+}
+
+/*
+ * The references of cs against a replica's trust state as last evaluated (node/trust.h): each
+ * link is a valid grant of its subject by its issuer from that certificate leaf, whose hash
+ * begins with the referenced bytes; the chain ends at the replica's pinned root; the approver
+ * holds an approver grant covering the approval's unit, and its key was not revoked (or caught
+ * equivocating) before the approval's leaf. *ok 0 with why when a check fails; *checked 0 when
+ * the replica cannot tell (an issuer's log it does not hold).
+ */
+static err_code
+verify_chain_home(struct store *st, const struct certstr *cs, const char *unit, int *ok,
+                  int *checked, char why[VERIFY_CHAIN_WHY_SIZE])
+{
+    uint8_t root[KEY_PUBLIC_SIZE], lh[HASH_SIZE];
+    int pinned = 0;
+    char k[48], ik[48];
+    *ok = 0;
+    *checked = 1;
+    err_code rc = trust_root(st, root, &pinned);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    if (!pinned) {
+        *checked = 0;
+        snprintf(why, VERIFY_CHAIN_WHY_SIZE, "the replica pins no root (open mode)");
+        return ERR_OK;
+    }
+    struct trust_device dev;
+    cli_key_b64(cs->key, k);
+    rc = trust_device_get(st, cs->key, verify_dev_cb, &dev);
+    if (rc == ERR_NOTFOUND) {
+        snprintf(why, VERIFY_CHAIN_WHY_SIZE,
+                 "the approver %s has no valid chain of certificates on this replica", k);
+        return ERR_OK;
+    }
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    if (dev.limited && (dev.last_index < 0 || (uint64_t)dev.last_index < cs->index)) {
+        snprintf(why, VERIFY_CHAIN_WHY_SIZE,
+                 "the approver %s was %s before leaf %llu: the approval does not count", k,
+                 dev.limited == 1 ? "revoked" : "caught equivocating",
+                 (unsigned long long)cs->index);
+        return ERR_OK;
+    }
+    const uint8_t *subject = cs->key;
+    /* chain_count <= PROOF_CHAIN_MAX (certstr_decode). */
+    for (size_t i = 0; i < cs->chain_count; i++) {
+        const struct certstr_ref *ref = &cs->chain[i];
+        struct verify_ref_ctx x = {.ref = ref, .unit = i == 0 ? unit : NULL, .st = st};
+        struct log_head h;
+        cli_key_b64(subject, k);
+        cli_key_b64(ref->issuer, ik);
+        rc = trust_grants(st, subject, verify_ref_cb, &x);
+        if (rc != ERR_OK && rc != ERR_NOTFOUND) {
+            return rc;
+        }
+        if (!x.named) {
+            snprintf(why, VERIFY_CHAIN_WHY_SIZE,
+                     "link %zu: %s holds no valid grant from certificate leaf %llu of %s", i + 1, k,
+                     (unsigned long long)ref->index, ik);
+            return ERR_OK;
+        }
+        if (i == 0 && !x.approver) {
+            snprintf(why, VERIFY_CHAIN_WHY_SIZE,
+                     "the approver %s holds no approver grant covering unit %s", k, unit);
+            return ERR_OK;
+        }
+        if ((rc = log_get(st, ref->issuer, &h)) == ERR_NOTFOUND || ref->index >= h.size) {
+            *checked = 0;
+            snprintf(why, VERIFY_CHAIN_WHY_SIZE,
+                     "link %zu: this replica does not hold certificate leaf %llu of %s", i + 1,
+                     (unsigned long long)ref->index, ik);
+            return ERR_OK;
+        }
+        if (rc != ERR_OK || (rc = log_leaf_hash(st, h.id, ref->index, lh)) != ERR_OK) {
+            return rc;
+        }
+        if (sodium_memcmp(lh, ref->leaf_hash, CERTSTR_REF_HASH_SIZE) != 0) {
+            snprintf(why, VERIFY_CHAIN_WHY_SIZE,
+                     "link %zu: certificate leaf %llu of %s is not the one referenced (its "
+                     "hash differs)",
+                     i + 1, (unsigned long long)ref->index, ik);
+            return ERR_OK;
+        }
+        subject = ref->issuer;
+    }
+    if (sodium_memcmp(subject, root, KEY_PUBLIC_SIZE) != 0) {
+        cli_key_b64(subject, k);
+        snprintf(why, VERIFY_CHAIN_WHY_SIZE,
+                 "the chain ends at %s, which is not this replica's pinned root", k);
+        return ERR_OK;
+    }
+    *ok = 1;
+    return ERR_OK;
+}
+
+/* `cdht verify cdht-cert1:...`: 0 verified and chain checked; 1 verified offline, chain not
+ * checked; 2 unreadable, or does not verify, or the chain does not hold on --home. */
+static int
+verify_certstr(const struct cli *c, const char *text, const uint8_t root[KEY_PUBLIC_SIZE],
+               int show_leaf)
+{
+    struct certstr cs;
+    struct certstr_verdict v;
+    const char *why = NULL;
+    char k[48];
+    err_code rc = certstr_decode(text, strlen(text), &cs, &why);
+    if (rc != ERR_OK) {
+        cli_fail(c, rc, "the certificate string is not readable: %s", why);
+        return CLI_USAGE;
+    }
+    if ((rc = certstr_verify(&cs, root, &v)) != ERR_OK) {
+        cli_fail(c, rc, "refusing: the certificate string does not verify: %s", v.why);
+        return CLI_USAGE;
+    }
+    int ok = 0, checked = 0;
+    char cwhy[VERIFY_CHAIN_WHY_SIZE] = "";
+    if (c->home != NULL && c->home[0] != '\0' && cs.chain_count > 0) {
+        struct replica *r = NULL;
+        int ec = cli_open(c, 0, &r);
+        if (ec != 0) {
+            return ec;
+        }
+        rc = verify_chain_home(r->st, &cs, v.approval.unit, &ok, &checked, cwhy);
+        replica_close(r);
+        if (rc != ERR_OK) {
+            return cli_fail(c, rc, "cannot read the trust state of %s: %s", c->home, err_str(rc));
+        }
+        if (checked && !ok) {
+            cli_fail(c, ERR_AUTH, "refusing: the certificate's chain does not hold on %s: %s",
+                     c->home, cwhy);
+            return CLI_USAGE;
+        }
+    }
+    const struct certstr_approval *a = &v.approval;
+    cli_key_b64(cs.key, k);
+    printf("verified: approval in leaf %llu of log %s, signed checkpoint size %llu; %d "
+           "cosignatures\n",
+           (unsigned long long)cs.index, k, (unsigned long long)v.size, cs.has_cosig);
+    printf("approval: person %s, year %lld, decision %s of %s, signed by %s\n", a->person,
+           (long long)a->year, a->number, a->date, a->signer);
+    if (cs.has_cosig) {
+        cli_key_b64(cs.witness, k);
+        printf("cosigned by witness %s at %llu\n", k, (unsigned long long)cs.witness_time_s);
+    }
+    if (show_leaf) {
+        char b64[sodium_base64_ENCODED_LEN(CERTSTR_BODY_SIZE_MAX, sodium_base64_VARIANT_ORIGINAL)];
+        sodium_bin2base64(b64, sizeof b64, cs.leaf, cs.leaf_len, sodium_base64_VARIANT_ORIGINAL);
+        printf("leaf %s\n", b64);
+    }
+    if (cs.chain_count == 0) {
+        printf("chain: none, the approval is in the pinned root's own log\n");
+        return CLI_OK;
+    }
+    if (ok) {
+        printf("chain: %zu links checked against the trust state of %s\n", cs.chain_count, c->home);
+        return CLI_OK;
+    }
+    printf("chain: %zu links referenced, not checked offline%s%s%s\n", cs.chain_count,
+           cwhy[0] != '\0' ? " (" : "", cwhy, cwhy[0] != '\0' ? ")" : "");
+    return CLI_FINDINGS;
+}
+
 int
 cmd_verify(int argc, char **argv)
 {
     struct cli c;
-    cli_init(&c, "verify", "verify FILE --trust-root VKEY [--show-leaf]");
+    cli_init(&c, "verify",
+             "verify (FILE | cdht-cert1:...) --trust-root VKEY [--home DIR] [--show-leaf]");
     const char *vkey = NULL;
     int show_leaf = 0;
     const struct cli_opt opts[] = {
@@ -155,6 +365,9 @@ cmd_verify(int argc, char **argv)
     }
     if ((ec = verify_root(&c, vkey, root)) != 0) {
         return ec;
+    }
+    if (strncmp(path, CERTSTR_PREFIX, CERTSTR_PREFIX_LEN) == 0) {
+        return verify_certstr(&c, path, root, show_leaf);
     }
     uint8_t *buf = NULL;
     size_t len = 0;
