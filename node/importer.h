@@ -1,10 +1,12 @@
 /*
- * Importing a branch's person list (CSV or XLSX, Vietnamese headers: docs/import-template.md)
- * into the replica. Pass 1 reads every row through node/sheet.c and validates it with
- * node/domain.c's rules; pass 2 matches rows to people already held (citizen-id hash, else NFC
- * name + birth year + unit), finds duplicate rows within the file, and writes only the cells
- * that differ, many changes per leaf and every leaf of the import in one SQLite transaction.
- * A re-import of the same file therefore writes nothing at all. tools/import.c prints.
+ * Importing a branch's spreadsheets (CSV or XLSX, Vietnamese headers: docs/import-template.md)
+ * into the replica: person lists, and score sheets of self scores. Pass 1 reads every row
+ * through node/sheet.c and checks its cells (node/domain.c's rules); pass 2 matches rows to
+ * people already held (Mã người, else citizen-id hash, else NFC name + birth year + unit),
+ * finds duplicate rows within the file, checks score sheets against the framework and the
+ * workflow (node/flow.h), and writes only the cells that differ, many changes per leaf and
+ * every leaf of the import in one SQLite transaction. A re-import of the same file therefore
+ * writes nothing at all. tools/import.c prints.
  */
 #ifndef CDHT_IMPORTER_H
 #define CDHT_IMPORTER_H
@@ -52,18 +54,49 @@ struct importer_header {
 };
 extern const struct importer_header importer_headers[IMPORT_COL_COUNT];
 
+/* The fixed columns of a score sheet, in template order; the indicator columns (headed by
+ * the framework's codes, "1.1" ...) come between IMPORT_SCORE_GROUP and IMPORT_SCORE_DIGITAL.
+ * The person is found by Mã người, or Số CCCD, or Họ và tên + Năm sinh + Mã đơn vị. */
+enum importer_score_col {
+    IMPORT_SCORE_STT = 0, /* row number: optional, ignored */
+    IMPORT_SCORE_ID,      /* Mã người */
+    IMPORT_SCORE_CID,     /* Số CCCD */
+    IMPORT_SCORE_NAME,    /* Họ và tên */
+    IMPORT_SCORE_BIRTH,   /* Năm sinh */
+    IMPORT_SCORE_UNIT,    /* Mã đơn vị */
+    IMPORT_SCORE_YEAR,    /* Năm đánh giá: required unless --year */
+    IMPORT_SCORE_GROUP, /* Nhóm đối tượng: empty keeps the registration's (or the person's) */
+    IMPORT_SCORE_DIGITAL, /* Kỹ năng số */
+    IMPORT_SCORE_COUNT
+};
+extern const struct importer_header importer_score_headers[IMPORT_SCORE_COUNT];
+
+/* Indicator columns one score sheet may carry: the union of the codes of a framework's groups
+ * (the seed framework has 10; three groups of ten distinct codes would be 30). It sizes the
+ * per-row score array (2 bytes a column). */
+#define IMPORT_SCORE_CODES_MAX 32u
+/* An indicator code as a header: "1.1", at most this many bytes. */
+#define IMPORT_SCORE_CODE_SIZE 16u
+/* Largest value a score cell may hold before the framework's maximum is looked at. */
+#define IMPORT_SCORE_VALUE_MAX 999
+
+static_assert(IMPORT_SCORE_CODES_MAX + IMPORT_SCORE_COUNT <= SHEET_CELLS_MAX,
+              "a sheet of every indicator column fits a row");
+
 struct importer_opts {
     int dry_run;      /* validate and count; write nothing */
     int skip_bad;     /* write the good rows even when some are bad */
     int current_year; /* birth years after it are refused */
+    int year;         /* score sheets: the assessment year of rows that leave it empty; 0: none */
 };
 
 struct importer_result {
     enum sheet_format format;
     size_t rows;       /* data rows (not the header, not wholly empty rows) */
     size_t bad_rows;   /* rows with at least one problem */
-    size_t new_people; /* good rows that make a new person */
-    size_t changed;    /* good rows that change a person held */
+    size_t new_people; /* good rows that make a new person (persons) or register the person
+                          for the year (scores: a new assessment row) */
+    size_t changed;    /* good rows that change a person (an assessment, its scores) held */
     size_t unchanged;  /* good rows equal to what is held */
     size_t changes;    /* changes written (0 after a dry run) */
     size_t leaves;     /* leaves written */
@@ -84,11 +117,35 @@ err_code importer_persons(struct replica *r, const char *path, const struct impo
 err_code importer_persons_mem(struct replica *r, const uint8_t *buf, size_t len,
                               const char *name_hint, const struct importer_opts *o,
                               struct importer_result *res, char why[SHEET_WHY_SIZE]) WARN_UNUSED;
+
+/* Imports a score sheet of self scores into r. For each good row: the person is found as
+ * importer_persons finds people (an unknown person is a bad row: import the list first); the
+ * year's assessment is registered when there is none (the person's unit, the group of the row
+ * or the person, the framework chosen for the unit and year: flow_framework_choose); every
+ * score is checked against that framework's group (0..max; an empty cell keeps the score
+ * held, or stays missing: a draft may be incomplete); and only cells that differ are written.
+ * A row that would change an assessment already self_submitted or later is a bad row
+ * ("line N: the assessment is self_submitted; self scores can no longer change"); a row equal
+ * to what is held is unchanged whatever the status. Results and errors as importer_persons;
+ * res->new_people counts the registrations. */
+err_code importer_scores(struct replica *r, const char *path, const struct importer_opts *o,
+                         struct importer_result *res, char why[SHEET_WHY_SIZE]) WARN_UNUSED;
+err_code importer_scores_mem(struct replica *r, const uint8_t *buf, size_t len,
+                             const char *name_hint, const struct importer_opts *o,
+                             struct importer_result *res, char why[SHEET_WHY_SIZE]) WARN_UNUSED;
+
 void importer_result_release(struct importer_result *res);
 
-/* Folds a header or a word for matching: NFC/NFD alike, case and diacritics removed (đ -> d),
- * white space collapsed to one space and trimmed. 0 on success; -1 when not UTF-8 or longer
- * than cap - 1 bytes folded. A private helper until node/fold.h lands (then its fold_text). */
-int importer_fold(const char *s, char *out, size_t cap);
+/* The indicator columns of a score-sheet template for framework fw (its pk, "<unit>/244-2022/1"):
+ * the codes of its groups in group order, each once, and the largest maximum of each code.
+ * fw NULL: the built-in 244 framework (node/seed.h), with r unused (may be NULL).
+ * ERR_NOTFOUND: fw is not held. */
+struct importer_score_code {
+    char code[IMPORT_SCORE_CODE_SIZE];
+    int max;
+};
+err_code importer_score_codes(struct replica *r, const char *fw,
+                              struct importer_score_code codes[IMPORT_SCORE_CODES_MAX],
+                              size_t *n) WARN_UNUSED;
 
 #endif

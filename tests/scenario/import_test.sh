@@ -3,7 +3,10 @@
 # headers import; a re-import changes nothing (hash and log sizes equal); --dry-run lists every
 # bad row with its exact message and exits 2; a bad row stops the whole import unless
 # --skip-bad; English headers, a 0-byte file and a text file renamed .xlsx are refused with
-# exact messages; and no output ever repeats a citizen id.
+# exact messages; and no output ever repeats a citizen id. Then score sheets, on this open-mode
+# replica once the seed framework is published: the template's headers, registration and self
+# scores, a re-import that changes nothing, bad rows (a score above the maximum, an unknown
+# person, wrong headers), and a self-submitted assessment's row refused with its message.
 set -u
 . "$(dirname "$0")/lib.sh"
 
@@ -74,6 +77,70 @@ expect_stderr_contains "cdht import: refusing: empty file: no header row; nothin
 cp "$T/good.csv" "$T/renamed.xlsx"
 expect_refused 2 "$H" cdht import --home "$H" "$T/renamed.xlsx"
 expect_stderr_contains "cdht import: refusing: not an XLSX file (not a ZIP archive: was it renamed?); nothing was written"
+expect_output_lacks 001085000123
+
+# --- score sheets ----------------------------------------------------------------------------
+expect_exit 0 cdht template --kind scores -o "$T/s.csv"
+SHDR="STT,Mã người,Số CCCD,Họ và tên,Năm sinh,Mã đơn vị,Năm đánh giá,Nhóm đối tượng,1.1,1.2,1.3,1.4,2.1,2.2,2.3,2.4,3.1,3.2,Kỹ năng số"
+expect_eq "$(tail -c +4 "$T/s.csv" | tr -d '\r')" "$SHDR" "score-sheet template headers"
+# Without a framework held, the indicator headers are unknown.
+expect_refused 2 "$H" cdht import --home "$H" "$T/s.csv" --as scores
+expect_stderr_contains 'line 1, column 9: indicator 1.1 is not in any framework held here (cdht framework list)'
+must cdht framework publish --home "$H" --seed
+expect_exit 0 cdht template --home "$H" --kind scores --framework '*/244-2022/1' -o "$T/s.xlsx"
+expect_eq "$(head -c 2 "$T/s.xlsx")" "PK" "the XLSX score template is a ZIP"
+expect_exit 2 cdht template --home "$H" --kind scores --framework '*/nope/1'
+expect_stderr_contains "cdht template: framework */nope/1 is not published here, or has no indicators (cdht framework list)"
+expect_exit 0 cdht import --home "$H" "$T/s.xlsx" --as scores --year 2026
+expect_stdout_contains "imported 0 rows"
+
+cp "$T/s.csv" "$T/sc.csv"
+printf ',,001085000123,,,,2026,,8,9,7,10,8,9,6,7,9,8,Cơ bản\r\n' >>"$T/sc.csv"
+printf ',,,Trần Thị Bình,2001,C01,2026,,8,,7,6,8,9,6,7,9,8,\r\n' >>"$T/sc.csv"
+expect_exit 0 cdht import --home "$H" "$T/sc.csv" --as scores --dry-run
+expect_stderr_contains "2 rows, 0 bad, 2 registered, 0 changed, 0 unchanged; nothing imported (--dry-run)"
+expect_exit 0 cdht import --home "$H" "$T/sc.csv" --as scores
+expect_stdout_contains "imported 2 rows: 2 registered, 0 changed, 0 unchanged, 0 bad skipped; 1 leaves"
+AN=$(cdht person list --home "$H" | grep -F 'Nguyễn Văn An' | cut -f1)
+# The import registered An as cdht register would have: registering again changes nothing.
+expect_exit 0 cdht register --home "$H" --person "$AN" --year 2026
+expect_stderr_contains "cdht register: already registered; nothing changed"
+S2=$(snapshot "$H")
+expect_exit 0 cdht import --home "$H" "$T/sc.csv" --as scores
+expect_stdout_contains "imported 2 rows: 0 registered, 0 changed, 2 unchanged, 0 bad skipped; 0 leaves"
+expect_unchanged "$H" "$S2" "re-import of the same score sheet"
+
+cp "$T/s.csv" "$T/sbad.csv"
+printf ',,001085000123,,,,2026,,8,9,7,11,8,9,6,7,9,8,Cơ bản\r\n' >>"$T/sbad.csv"
+printf ',,,Lê Văn Xa,1990,C01,2026,,8,,,,,,,,,,\r\n' >>"$T/sbad.csv"
+printf ',,,Trần Thị Bình,2001,C01,,,9,,,,,,,,,,Giỏi\r\n' >>"$T/sbad.csv"
+SWANT='line 2, column "1.4": 11 is above the indicator'"'"'s maximum (10)
+line 3: unknown person: no one held has this Họ và tên, Năm sinh and Mã đơn vị (import the person list first)
+line 4, column "Năm đánh giá": empty: the column is required (or give --year)
+line 4, column "Kỹ năng số": must be Không, Cơ bản or Thành thạo'
+expect_refused 2 "$H" cdht import --home "$H" "$T/sbad.csv" --as scores --dry-run
+expect_eq "$(cat "$OUT")" "$SWANT" "score-sheet dry-run listing"
+expect_refused 2 "$H" cdht import --home "$H" "$T/sbad.csv" --as scores
+expect_stderr_contains "$SWANT"
+expect_stderr_contains "cdht import: refusing: 3 of 3 rows are bad; nothing was written (fix them, or --skip-bad imports the others)"
+printf 'Name,Năm đánh giá,1.1\r\nAn,2026,8\r\n' >"$T/sen.csv"
+expect_refused 2 "$H" cdht import --home "$H" "$T/sen.csv" --as scores
+expect_stderr_contains 'line 1, column 1: "Name" is an English header; the template'"'"'s is "Họ và tên" (cdht template --kind scores writes one)'
+expect_stderr_contains "cdht import: refusing: the header row does not match the template (docs/import-template.md; cdht template --kind scores writes one); nothing was written"
+
+# Once self-submitted, a changed row is refused; the same sheet is still "unchanged".
+expect_exit 0 cdht assess --home "$H" --person "$AN" --year 2026 --submit
+expect_stdout_contains "total 81/100: meets the criteria (80; minimum 5)"
+expect_stdout_contains "digital: basic"
+expect_stdout_contains "status: self_submitted"
+sed 's/,9,8,Cơ bản/,9,9,Cơ bản/' "$T/sc.csv" >"$T/sc2.csv"
+expect_refused 2 "$H" cdht import --home "$H" "$T/sc2.csv" --as scores
+expect_stderr_contains "line 2: the assessment is self_submitted; self scores can no longer change"
+expect_stderr_contains "cdht import: refusing: 1 of 2 rows are bad; nothing was written"
+expect_exit 0 cdht import --home "$H" "$T/sc.csv" --as scores --year 2026
+expect_stdout_contains "imported 2 rows: 0 registered, 0 changed, 2 unchanged, 0 bad skipped; 0 leaves"
+expect_exit 2 cdht import --home "$H" "$T/sc.csv" --as persons --year 2026
+expect_stderr_contains "--year: only with --as scores"
 expect_output_lacks 001085000123
 
 finish
