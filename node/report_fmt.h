@@ -70,5 +70,6 @@ int report_write(FILE *f, const struct report *r, enum report_format fmt, enum r
 /* Writes the self-contained HTML report (inline CSS and SVG, no script, no external reference).
  * Returns 0, or -1 when f reports a write error. */
 int report_write_html(FILE *f, const struct report *r, enum report_lang l);
+int report_write_xlsx(const char *path, const struct report *r, enum report_lang l);
 
 #endif

@@ -1,11 +1,13 @@
 /*
  * cdht report: the Learning Citizen report of one unit and year (issue 5 item 4). node/report.c
- * computes everything in one pass and node/report_text.c and report_html.c format it; this file
- * parses the options and places the output. With -o the
- * output goes to a temporary file beside FILE, renamed into place only when complete, so a failed
- * run never leaves half a report behind.
+ * computes everything in one pass and node/report_text.c, report_html.c and report_xlsx.c format
+ * it; this file parses the options and places the output. With -o the output goes to a temporary
+ * file beside FILE, renamed into place only when complete, so a failed run never leaves half a
+ * report behind. XLSX needs -o: libxlsxwriter writes a named file, and a zip archive on a
+ * terminal helps nobody.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,10 +48,28 @@ report_out_folder(const struct cli *c, const char *path)
     return 0;
 }
 
-/* Writes to path through path.tmp-XXXXXX and rename(2): complete or absent. */
+/* libxlsxwriter writes the workbook to tmp by name (replacing the empty file mkstemp made) and
+ * closes it; reopening it for fsync makes the rename below as durable as the other formats'. */
+static int
+report_write_xlsx_tmp(const char *tmp, const struct report *r, enum report_lang l)
+{
+    if (report_write_xlsx(tmp, r, l) != 0) {
+        return -1;
+    }
+    int fd = open(tmp, O_RDONLY);
+    if (fd < 0) {
+        return -1;
+    }
+    int bad = fsync(fd) != 0;
+    bad |= close(fd) != 0;
+    return bad ? -1 : 0;
+}
+
+/* Writes to path through path.tmp-XXXXXX and rename(2): complete or absent. xlsx: the workbook
+ * instead of fmt. */
 static int
 report_write_file(const struct cli *c, const char *path, const struct report *r,
-                  enum report_format fmt, enum report_lang l)
+                  enum report_format fmt, int xlsx, enum report_lang l)
 {
     char tmp[REPLICA_PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s.tmp-XXXXXX", path) >= (int)sizeof tmp) {
@@ -58,6 +78,16 @@ report_write_file(const struct cli *c, const char *path, const struct report *r,
     int fd = mkstemp(tmp);
     if (fd < 0) {
         return cli_fail(c, err_from_errno(errno), "cannot write %s: %s", path, strerror(errno));
+    }
+    if (xlsx) {
+        close(fd);
+        errno = 0;
+        if (report_write_xlsx_tmp(tmp, r, l) != 0 || rename(tmp, path) != 0) {
+            int e = errno;
+            unlink(tmp);
+            return cli_fail(c, ERR_IO, "cannot write %s: %s", path, strerror(e ? e : EIO));
+        }
+        return CLI_OK;
     }
     FILE *f = fdopen(fd, "w");
     if (f == NULL) {
@@ -84,8 +114,8 @@ cmd_report(int argc, char **argv)
 {
     struct cli c;
     cli_init(&c, "report",
-             "report --home DIR --unit CODE --year Y [--format table|csv|json|html] [--lang vi|en] "
-             "[--as-of YYYY-MM-DD] [-o FILE]");
+             "report --home DIR --unit CODE --year Y [--format table|csv|json|html|xlsx] "
+             "[--lang vi|en] [--as-of YYYY-MM-DD] [-o FILE] (xlsx needs -o)");
     const char *unit = NULL, *year_s = NULL, *format = NULL, *lang = NULL, *as_of = NULL,
                *out = NULL;
     const struct cli_opt opts[] = {
@@ -104,6 +134,7 @@ cmd_report(int argc, char **argv)
         return cli_usage(&c, "--year must be a year from 1900 to 9999");
     }
     enum report_format fmt = REPORT_FMT_TABLE;
+    int xlsx = 0;
     if (format == NULL || strcmp(format, "table") == 0) {
         fmt = REPORT_FMT_TABLE;
     } else if (strcmp(format, "csv") == 0) {
@@ -113,9 +144,12 @@ cmd_report(int argc, char **argv)
     } else if (strcmp(format, "html") == 0) {
         fmt = REPORT_FMT_HTML;
     } else if (strcmp(format, "xlsx") == 0) {
-        return cli_usage(&c, "--format xlsx is not available yet (use csv)");
+        xlsx = 1;
     } else {
-        return cli_usage(&c, "--format must be table, csv, json or html");
+        return cli_usage(&c, "--format must be table, csv, json, html or xlsx");
+    }
+    if (xlsx && out == NULL) {
+        return cli_usage(&c, "--format xlsx needs -o FILE.xlsx");
     }
     enum report_lang l = REPORT_VI;
     if (lang != NULL && strcmp(lang, "en") == 0) {
@@ -153,7 +187,7 @@ cmd_report(int argc, char **argv)
         return cli_fail(&c, rc, "cannot build the report: %s", err_str(rc));
     }
     if (out != NULL) {
-        ec = report_write_file(&c, out, rep, fmt, l);
+        ec = report_write_file(&c, out, rep, fmt, xlsx, l);
     } else {
         ec = report_write(stdout, rep, fmt, l) == 0
                  ? CLI_OK

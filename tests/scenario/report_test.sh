@@ -104,9 +104,9 @@ expect_stderr_contains "cdht report: --year must be a year from 1900 to 9999"
 expect_exit 2 cdht report --home "$H" --unit 44001 --year 1899
 expect_stderr_contains "cdht report: --year must be a year from 1900 to 9999"
 expect_exit 2 cdht report --home "$H" --unit 44001 --year 2026 --format pdf
-expect_stderr_contains "cdht report: --format must be table, csv, json or html"
+expect_stderr_contains "cdht report: --format must be table, csv, json, html or xlsx"
 expect_exit 2 cdht report --home "$H" --unit 44001 --year 2026 --format xlsx
-expect_stderr_contains "cdht report: --format xlsx is not available yet (use csv)"
+expect_stderr_contains "cdht report: --format xlsx needs -o FILE.xlsx"
 expect_exit 2 cdht report --home "$H" --unit 44001 --year 2026 --lang fr
 expect_stderr_contains "cdht report: --lang must be vi or en"
 expect_exit 2 cdht report --home "$H" --unit 44001 --year 2026 -o "$T/missing/r.csv"
