@@ -8,7 +8,9 @@
  * commune's data counts under its successor. The status of each assessment is rules_status, the
  * same function the assessment_state view mirrors. The collective metrics add a fourth cursor,
  * collective_member (pk "<person>:<collective>", so in person order too), run only when some
- * collective was recognised in the year.
+ * collective was recognised in the year. Above the raw-data ceiling (node/scope.h) the same
+ * counters are filled from the aggregate rows the units at the ceiling published
+ * (node/aggregate.h): one range scan of the year, through the same unit map.
  */
 #include "report.h"
 
@@ -20,6 +22,7 @@
 #include "domain.h"
 #include "fold.h"
 #include "rules.h"
+#include "scope.h"
 #include "store.h"
 
 static_assert(REPORT_GROUPS_MAX <= 64u, "per-unit counters stay small");
@@ -656,9 +659,14 @@ static const char report_sql_m[] =
 
 /* The merge join of one year (design section 7.3). Each loop pass consumes at least one
  * assessment or member row, so the loop is bounded by the rows of the year. */
+static err_code report_agg_scan(struct report_ctx *x, int year, const struct report_sink *k);
+
 static err_code
 report_scan(struct report_ctx *x, int year, const struct report_sink *k)
 {
+    if (x->r->aggregate) {
+        return report_agg_scan(x, year, k);
+    }
     char lo[16], hi[16];
     snprintf(lo, sizeof lo, "%d:", year);
     snprintf(hi, sizeof hi, "%d;", year); /* ';' follows ':' in ASCII: the end of the range */
@@ -730,16 +738,190 @@ out:
     return rc;
 }
 
-/* 1 when the year has at least one live assessment row. */
-static err_code
-report_year_has_data(struct report_ctx *x, int year, int *has)
+/* ---- above the raw-data ceiling: the aggregate rows ---------------------------------------- */
+
+static const char report_sql_g[] =
+    "SELECT id, unit, grp, registered, assessed, passed, recognised, digital, proficient, "
+    "fam_adults, fam_adults_rec, lu_members, lu_members_rec FROM aggregate "
+    "WHERE id >= ?1 AND id < ?2 AND _live ORDER BY id";
+
+/* A count cell of an aggregate row: NULL and negative values (a damaged or hostile row; the
+ * per-mille arithmetic assumes counts) read as 0. */
+static int64_t
+report_agg_col(sqlite3_stmt *s, int i)
 {
-    static const char sql[] =
-        "SELECT 1 FROM assessment WHERE id >= ?1 AND id < ?2 AND _live LIMIT 1";
+    int64_t v = sqlite3_column_int64(s, i);
+    return v > 0 ? v : 0;
+}
+
+static void
+report_agg_ratio(struct report_ctx *x, const struct report_sink *k, int idx, enum report_metric m,
+                 int64_t num, int64_t den)
+{
+    struct report_ratio *t = k->y != NULL ? &k->y->m[m] : &x->r->m[m];
+    t->num += num;
+    t->den += den;
+    if (k->y == NULL) {
+        x->r->children[idx].m[m].num += num;
+        x->r->children[idx].m[m].den += den;
+    }
+}
+
+struct report_keys {
+    char **k; /* owned, sorted: "<unit>:<grp>" of each aggregate row of the year */
+    size_t n;
+};
+
+static void
+report_keys_release(struct report_keys *ks)
+{
+    for (size_t i = 0; i < ks->n; i++) {
+        free(ks->k[i]);
+    }
+    free(ks->k);
+    ks->k = NULL;
+    ks->n = 0;
+}
+
+/* 1 when a strict ancestor of unit (at the report's date) published a row for grp as well:
+ * the ancestor's row covers unit's, so unit's is not counted twice. */
+static err_code
+report_agg_shadowed(struct report_ctx *x, const struct report_keys *ks, const char *unit,
+                    const char *grp, int *yes)
+{
+    char path[UNITS_DEPTH_MAX][UNITS_CODE_BUF];
+    unsigned n = 0;
+    *yes = 0;
+    err_code rc = units_ancestors(x->st, NULL, unit, x->r->as_of, path, &n);
+    if (rc == ERR_NOTFOUND) {
+        return ERR_OK; /* a unit not held here has no known ancestors */
+    }
+    for (unsigned i = 1; rc == ERR_OK && i < n && !*yes; i++) {
+        char key[UNITS_CODE_BUF + REPORT_GROUP_BUF + 1];
+        snprintf(key, sizeof key, "%s:%s", path[i], grp);
+        const char *p = key;
+        *yes = bsearch(&p, ks->k, ks->n, sizeof *ks->k, report_strcmp_p) != NULL;
+    }
+    return rc;
+}
+
+/* The year's aggregate rows into the counters (rows per group) and the metrics (grp "*"). */
+static err_code
+report_agg_scan(struct report_ctx *x, int year, const struct report_sink *k)
+{
     char lo[16], hi[16];
     snprintf(lo, sizeof lo, "%d:", year);
     snprintf(hi, sizeof hi, "%d;", year);
-    sqlite3_stmt *s = store_stmt(x->st, sql);
+    size_t plen = strlen(lo), cap = 0;
+    struct report_keys ks = {NULL, 0};
+    sqlite3_stmt *s = store_stmt(x->st, report_sql_g);
+    if (s == NULL) {
+        return ERR_DB;
+    }
+    /* Pass one: the keys, already in pk order, for the ancestor test. */
+    sqlite3_bind_text(s, 1, lo, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 2, hi, -1, SQLITE_STATIC);
+    int src;
+    err_code rc = ERR_OK;
+    while (rc == ERR_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *id = report_col(s, 0);
+        if (ks.n == cap) {
+            size_t ncap = cap ? 2 * cap : 64;
+            char **p = ncap <= REPORT_AGG_ROWS_MAX ? realloc(ks.k, ncap * sizeof *p) : NULL;
+            if (p == NULL) {
+                rc = ncap > REPORT_AGG_ROWS_MAX ? ERR_MSGSIZE : ERR_NOMEM;
+                break;
+            }
+            ks.k = p;
+            cap = ncap;
+        }
+        if ((ks.k[ks.n] = report_strdup(id != NULL && strlen(id) > plen ? id + plen : "")) ==
+            NULL) {
+            rc = ERR_NOMEM;
+            break;
+        }
+        ks.n++;
+    }
+    if (rc == ERR_OK && src != SQLITE_DONE) {
+        rc = store_err(x->st, src, "report aggregates");
+    }
+    sqlite3_reset(s);
+    if (rc == ERR_OK && ks.n > 1) {
+        qsort(ks.k, ks.n, sizeof *ks.k, report_strcmp_p); /* ":" sorts unit codes as pk order */
+    }
+    /* Pass two: count. */
+    if (rc == ERR_OK && (s = store_stmt(x->st, report_sql_g)) == NULL) {
+        rc = ERR_DB;
+    }
+    if (rc == ERR_OK) {
+        sqlite3_bind_text(s, 1, lo, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, hi, -1, SQLITE_STATIC);
+    }
+    while (rc == ERR_OK && (src = sqlite3_step(s)) == SQLITE_ROW) {
+        const char *unit = report_col(s, 1), *grp = report_col(s, 2);
+        int shadowed = 0, idx = REPORT_OUTSIDE, gi;
+        if (unit == NULL || grp == NULL || strlen(grp) >= REPORT_GROUP_BUF) {
+            continue;
+        }
+        if ((rc = report_agg_shadowed(x, &ks, unit, grp, &shadowed)) != ERR_OK || shadowed ||
+            (rc = report_map(x, unit, &idx)) != ERR_OK || idx == REPORT_OUTSIDE) {
+            continue;
+        }
+        if (strcmp(grp, "*") == 0) {
+            int64_t digital = report_agg_col(s, 7);
+            report_agg_ratio(x, k, idx, REPORT_M_HOLDERS_DIGITAL, digital, 0);
+            report_agg_ratio(x, k, idx, REPORT_M_HOLDERS_PROF, report_agg_col(s, 8), digital);
+            report_agg_ratio(x, k, idx, REPORT_M_FAMILY_ADULTS, report_agg_col(s, 10),
+                             report_agg_col(s, 9));
+            report_agg_ratio(x, k, idx, REPORT_M_UNIT_WORKERS, report_agg_col(s, 12),
+                             report_agg_col(s, 11));
+            continue;
+        }
+        if ((rc = report_group_add(x->r, grp, NULL, NULL, &gi)) != ERR_OK) {
+            break;
+        }
+        struct report_counts add = {report_agg_col(s, 3), report_agg_col(s, 4),
+                                    report_agg_col(s, 5)};
+        struct report_counts *cs[4] = {NULL, NULL, NULL, NULL};
+        if (k->y != NULL) {
+            cs[0] = &k->y->all;
+        } else {
+            struct report_child *c = &x->r->children[idx];
+            cs[0] = &c->g[gi];
+            cs[1] = &c->all;
+            cs[2] = &x->r->g[gi];
+            cs[3] = &x->r->all;
+        }
+        for (unsigned i = 0; i < 4 && cs[i] != NULL; i++) {
+            cs[i]->registered += add.registered;
+            cs[i]->assessed += add.assessed;
+            cs[i]->passed += add.passed;
+        }
+        /* The holders of the title are the denominator of the digital-skill metric. */
+        report_agg_ratio(x, k, idx, REPORT_M_HOLDERS_DIGITAL, 0, report_agg_col(s, 6));
+    }
+    if (rc == ERR_OK && src != SQLITE_DONE) {
+        rc = store_err(x->st, src, "report aggregates");
+    }
+    if (s != NULL) {
+        sqlite3_reset(s);
+    }
+    report_keys_release(&ks);
+    return rc;
+}
+
+/* 1 when the year has at least one live assessment row (aggregate row, above the ceiling). */
+static err_code
+report_year_has_data(struct report_ctx *x, int year, int *has)
+{
+    static const char sql_a[] =
+        "SELECT 1 FROM assessment WHERE id >= ?1 AND id < ?2 AND _live LIMIT 1";
+    static const char sql_g[] =
+        "SELECT 1 FROM aggregate WHERE id >= ?1 AND id < ?2 AND _live LIMIT 1";
+    char lo[16], hi[16];
+    snprintf(lo, sizeof lo, "%d:", year);
+    snprintf(hi, sizeof hi, "%d;", year);
+    sqlite3_stmt *s = store_stmt(x->st, x->r->aggregate ? sql_g : sql_a);
     if (s == NULL) {
         return ERR_DB;
     }
@@ -952,6 +1134,13 @@ report_build(struct store *st, const char *unit, int year, const struct report_o
     }
     if (rc == ERR_OK) {
         rc = units_children(st, unit, r->as_of, report_children_cb, &x);
+    }
+    if (rc == ERR_OK) {
+        int agg = o != NULL && o->source == REPORT_SOURCE_AGGREGATE;
+        if (o == NULL || o->source == REPORT_SOURCE_AUTO) {
+            rc = scope_unit_above_ceiling(st, unit, &agg);
+        }
+        r->aggregate = agg;
     }
     if (rc == ERR_OK) {
         rc = report_groups_load(&x);

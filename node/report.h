@@ -110,11 +110,24 @@ struct report {
     unsigned nyears;
     int64_t outside; /* live assessment rows of the year whose unit is not under the unit */
     int adult_age;   /* from the framework in force for the year (18 by default) */
+    /* 1: summed from the aggregate rows published below the raw-data ceiling (node/aggregate.h),
+     * not from people's rows; outside is then 0 and adult_age the framework's, unused. */
+    int aggregate;
 };
+
+/* Where the counts come from. AUTO: aggregates when the report's unit lies above the raw-data
+ * ceiling (node/scope.h scope_unit_above_ceiling), people's rows otherwise. Raw data and
+ * aggregates are never mixed in one report. */
+enum report_source { REPORT_SOURCE_AUTO = 0, REPORT_SOURCE_RAW, REPORT_SOURCE_AGGREGATE };
+/* Aggregate rows of one year a report reads (pk "<year>:<unit>:<grp>"): the country's 3,321
+ * communes times a few groups is about 20,000; 10^6 bounds a deployment that publishes per
+ * village too (about 100 MiB of keys at worst). More: ERR_MSGSIZE. */
+#define REPORT_AGG_ROWS_MAX 1000000u
 
 struct report_opts {
     const char *as_of; /* YYYY-MM-DD: the tree's date; NULL: 31 December of the year */
     int years;         /* 1: also fill report.years (REPORT_YEARS_MAX scans); 0: not */
+    enum report_source source;
 };
 
 /* Builds the report of unit for year. On ERR_OK *out is malloc'd and owned by the caller

@@ -32,6 +32,13 @@ struct replica;
 struct scope {
     int all;    /* the root's scope: every log with a valid chain */
     int placed; /* every unit below is a live unit of the units tree held here */
+    /* The raw-data ceiling (setting SCOPE_CEILING_KEY, written by the root): the rank of its
+     * unit kind (scope_kind_rank), 0 when none is set. */
+    int ceiling;
+    /* Some unit below is at or below the ceiling (or of an unknown kind), from a grant that is
+     * not a reporter's: the scope holds people's records. A scope with a ceiling and no such
+     * unit is above the ceiling (scope_above_ceiling). */
+    int raw;
     size_t count;
     char units[SCOPE_UNITS_MAX][UNITS_CODE_BUF];
     uint8_t root[KEY_PUBLIC_SIZE]; /* the pinned root: its log is always in scope */
@@ -55,6 +62,27 @@ err_code scope_from_key(struct store *st, const uint8_t key[KEY_PUBLIC_SIZE],
 /* The scope of one unit code, which must be a live unit here. ERR_INVAL in open mode or for a
  * malformed code; ERR_NOTFOUND when no such unit is held. */
 err_code scope_from_unit(struct store *st, const char *code, struct scope *out) WARN_UNUSED;
+
+/* The raw-data ceiling (DESIGN.md section 6; docs/issue5-design.md section 7.5). The root writes
+ * setting SCOPE_CEILING_KEY with unit "*" and a unit kind as value; only that row takes effect.
+ * A scope none of whose units lies at or below a unit of that kind (ranks: province 1 <
+ * district 2 < commune 3 < village, school, agency 4; the root's whole-tree scope included) is
+ * above the ceiling: it holds the logs of the root, and of devices each of whose grants is a
+ * reporter's or lies above the ceiling, and no other (an unknown signer's log is left out too,
+ * rather than held in quarantine, since it may be a branch's). So a province never stores a
+ * branch's or a commune hub's log; it receives the aggregate rows of the reporter devices
+ * (node/aggregate.h). Logs held before the ceiling was set stay held. */
+#define SCOPE_CEILING_KEY "raw_ceiling_kind"
+#define SCOPE_KIND_BUF 16u /* the longest kind ("province", "district", ...) and its NUL */
+/* The rank of a unit kind (1 province .. 4 village, school, agency); 0 for anything else. */
+int scope_kind_rank(const char *kind);
+/* The ceiling's kind into kind (empty when none is set or the value is not a kind). */
+err_code scope_ceiling(struct store *st, char kind[SCOPE_KIND_BUF]) WARN_UNUSED;
+/* 1 when s is above the ceiling. */
+int scope_above_ceiling(const struct scope *s);
+/* *above 1 when a ceiling is set and unit ("*": the whole tree) lies above it: its kind ranks
+ * before the ceiling's. A unit of an unknown kind or not held is not above. */
+err_code scope_unit_above_ceiling(struct store *st, const char *unit, int *above) WARN_UNUSED;
 
 /* Meta key and value that configure a replica to keep every log it receives, whatever its scope
  * (DESIGN.md section 6: "sideways: nothing, unless configured"): an archive, or a simulation

@@ -44,5 +44,7 @@ int cmd_approve(int argc, char **argv);
 int cmd_recognitions(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_certificate(int argc, char **argv);
+int cmd_collective(int argc, char **argv);
+int cmd_aggregate(int argc, char **argv);
 
 #endif

@@ -51,6 +51,8 @@ static const struct command commands[] = {
     {"recognitions", cmd_recognitions, "list recognised Learning Citizens"},
     {"report", cmd_report, "Learning Citizen report of a unit and year, against the plans"},
     {"certificate", cmd_certificate, "a recognition with its offline proof string (QR code)"},
+    {"collective", cmd_collective, "learning families, clans, communities and units"},
+    {"aggregate", cmd_aggregate, "raw-data ceiling; publish and list counts above it"},
 };
 
 static void
