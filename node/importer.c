@@ -1330,8 +1330,11 @@ importer_score_header(struct importer *im, const struct sheet_row *row)
             } else if (im->n_codes == IMPORT_SCORE_CODES_MAX) {
                 rc = importer_bad_header(im, ln, i, "more than %u indicator columns",
                                          IMPORT_SCORE_CODES_MAX);
+            } else if (strlen(f) >= sizeof im->codes[0]) {
+                rc = importer_bad_header(im, ln, i, "an indicator code longer than %zu bytes",
+                                         sizeof im->codes[0] - 1);
             } else {
-                snprintf(im->codes[im->n_codes], sizeof im->codes[0], "%s", f);
+                memcpy(im->codes[im->n_codes], f, strlen(f) + 1);
                 im->col_of[i] = IMPORT_SCORE_COUNT + (int)im->n_codes++;
             }
             continue;
