@@ -144,7 +144,7 @@ aggregate_publish(struct replica *w, struct store *src, const char *unit, int ye
         }
         if (!g.ok) {
             snprintf(why, AGGREGATE_WHY_SIZE,
-                     "this device holds no reporter grant covering unit %s (the hub issues one: "
+                     "this device holds no reporter grant covering unit %s (the root issues one: "
                      "cdht cert issue ... --role reporter --unit %s)",
                      unit, unit);
             return ERR_DENIED;

@@ -58,7 +58,7 @@ enroll_fields_ok(const char *unit, const char *name, const char *role, const cha
         return 0;
     }
     if (role != NULL && leaf_role_parse(role) == 0) {
-        *why = "the request's role is not writer, approver, hub or auditor";
+        *why = "the request's role is not writer, approver, hub, auditor or reporter";
         return 0;
     }
     if (!enroll_text_ok(network, UNIT_CODE_SIZE_MAX)) {

@@ -504,7 +504,8 @@ static int
 proof_role_known(const char *role)
 {
     return strcmp(role, "writer") == 0 || strcmp(role, "approver") == 0 ||
-           strcmp(role, "hub") == 0 || strcmp(role, "auditor") == 0;
+           strcmp(role, "hub") == 0 || strcmp(role, "auditor") == 0 ||
+           strcmp(role, "reporter") == 0;
 }
 
 /* Certificate section i: its leaf is a commit holding a Cert for subject, of role hub when

@@ -92,11 +92,11 @@ cert_issue(int argc, char **argv)
         return ec == CLI_HELP_SHOWN ? CLI_OK : ec;
     }
     if (role == NULL) {
-        return cli_usage(&c, "--role is required: writer, approver, hub or auditor");
+        return cli_usage(&c, "--role is required: writer, approver, hub, auditor or reporter");
     }
     unsigned role_bit = trust_role_parse(role);
     if (role_bit == 0) {
-        return cli_usage(&c, "--role: must be writer, approver, hub or auditor");
+        return cli_usage(&c, "--role: must be writer, approver, hub, auditor or reporter");
     }
     if (unit != NULL && domain_unit_code_check(unit, &why) != ERR_OK) {
         return cli_usage(&c, "--unit: %s", why);

@@ -376,7 +376,7 @@ cmd_certificate(int argc, char **argv)
         free(ct);
         return cli_fail(&c, ERR_DENIED,
                         "refusing: the approval of %lld:%s was written by more than one leaf; a "
-                        "certificate proves one decision (the commune can approve it again)",
+                        "certificate proves one decision (cdht prove --log KEY --index N proves each leaf)",
                         (long long)year, person);
     }
     if (rc == ERR_OK) {

@@ -80,7 +80,7 @@ enroll_request(int argc, char **argv)
         role = trust_role_name(TRUST_WRITER);
     }
     if (trust_role_parse(role) == 0) {
-        return cli_usage(&c, "--role: must be writer, approver, hub or auditor");
+        return cli_usage(&c, "--role: must be writer, approver, hub, auditor or reporter");
     }
     struct replica *r = NULL;
     if ((ec = cli_open(&c, REPLICA_WRITE, &r)) != 0) {

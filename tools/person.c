@@ -141,6 +141,51 @@ person_commit(struct cli *c, struct replica *r, const char *id, int exists,
     return rc == ERR_OK ? 0 : cli_write_failed(c, r, rc);
 }
 
+/* Removes a person in one leaf, with the rows that would go on counting the person: the
+ * year's assessments (and self scores) that are not decided, and collective memberships. A
+ * decided assessment (approved or rejected) stays: it is the commune's record, and a writer
+ * removing a person must not void a decision. */
+static int
+person_rm(struct cli *c, struct replica *r, const char *id)
+{
+    static const char *const sql[] = {
+        "SELECT id, 'assessment' FROM assessment_state WHERE person = ?1 AND status NOT IN "
+        "('approved', 'rejected') UNION ALL SELECT id, 'self_score' FROM self_score WHERE _live "
+        "AND id IN (SELECT id FROM assessment_state WHERE person = ?1 AND status NOT IN "
+        "('approved', 'rejected'))",
+        "SELECT id, 'collective_member' FROM collective_member WHERE _live AND person = ?1",
+    };
+    struct replica_txn *t = NULL;
+    err_code rc = replica_txn_new(r, &t);
+    if (rc == ERR_OK) {
+        rc = replica_txn_put(t, "person", id, 0, NULL, 0, 0);
+    }
+    for (size_t q = 0; q < sizeof sql / sizeof sql[0] && rc == ERR_OK; q++) {
+        sqlite3_stmt *s = store_stmt(r->st, sql[q]);
+        if (s == NULL) {
+            rc = ERR_DB;
+            break;
+        }
+        sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
+        int step = SQLITE_DONE;
+        while (rc == ERR_OK && (step = sqlite3_step(s)) == SQLITE_ROW) {
+            rc = replica_txn_put(t, (const char *)sqlite3_column_text(s, 1),
+                                 (const char *)sqlite3_column_text(s, 0), 0, NULL, 0, 0);
+        }
+        if (rc == ERR_OK && step != SQLITE_DONE) {
+            rc = ERR_DB;
+        }
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+    }
+    if (rc == ERR_OK) {
+        rc = replica_txn_commit(r, t, NULL);
+    } else {
+        replica_txn_free(t);
+    }
+    return rc == ERR_OK ? 0 : cli_write_failed(c, r, rc);
+}
+
 static int
 person_add(int argc, char **argv)
 {
@@ -247,7 +292,7 @@ person_set_or_rm(int argc, char **argv, int rm)
     }
 
     if (rm) {
-        ec = person_commit(&c, r, id, 0, NULL, 0, 0);
+        ec = person_rm(&c, r, id);
         goto out;
     }
     struct replica_cell cells[PERSON_CELLS_MAX];

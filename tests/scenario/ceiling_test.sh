@@ -125,7 +125,7 @@ expect_stdout_contains '"family_adults":{"numerator":2,"denominator":2,"actual_p
 
 # --- publishing: only a reporter may; the reporter reads the hub's replica -----------------------
 expect_refused 2 "$H" cdht aggregate publish --home "$H" --unit 44001 --year 2026
-expect_stderr_contains "cdht aggregate publish: refusing: this device holds no reporter grant covering unit 44001 (the hub issues one: cdht cert issue ... --role reporter --unit 44001); nothing was written"
+expect_stderr_contains "cdht aggregate publish: refusing: this device holds no reporter grant covering unit 44001 (the root issues one: cdht cert issue ... --role reporter --unit 44001); nothing was written"
 expect_ok cdht aggregate publish --home "$G" --source "$H" --unit 44001 --year 2026
 expect_stdout_contains "2026:44001:farmer${TAB}2${TAB}2${TAB}2${TAB}2${TAB}-"
 expect_stdout_contains "2026:44001:*${TAB}-${TAB}-${TAB}-${TAB}-${TAB}2${TAB}0${TAB}2${TAB}2${TAB}0${TAB}0"
@@ -166,4 +166,8 @@ expect_eq "$COMMUNE_NATIONAL" "$(grep ',\*/677-2022,' "$OUT")" "the national pla
 expect_ok cdht report --home "$R" --unit 44 --year 2026 --format json
 expect_stdout_contains '"family_adults":{"numerator":2,"denominator":2,"actual_pct":100.0}'
 expect_stdout_contains '"holders_digital":{"numerator":2,"denominator":2,"actual_pct":100.0}'
+# An aggregate leaf is provable like any record: the reporter's chain ends at the root.
+agg_index=$(($(log_size "$R" "$GK") - 1))
+expect_ok cdht prove --home "$R" --log "$GK" --index "$agg_index" -o "$T/agg.proof"
+expect_ok cdht verify "$T/agg.proof" --trust-root "$VK"
 finish

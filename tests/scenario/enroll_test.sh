@@ -34,7 +34,7 @@ expect_eq "$req" "$(cat "$T/req.txt")" "the file holds the same request (Ed25519
 expect_eq "" "$(ls "$T" | grep '\.tmp\.')" "no temporary file left"
 
 expect_exit 2 cdht enroll request --home "$LAP" --role root
-expect_stderr_contains "cdht enroll request: --role: must be writer, approver, hub or auditor"
+expect_stderr_contains "cdht enroll request: --role: must be writer, approver, hub, auditor or reporter"
 
 # --- refused requests: exit 2, nothing written --------------------------------------------------
 expect_refused 2 "$HUB" cdht cert issue --home "$HUB" "cdht-enroll1:AAAA" --role writer --unit 44
@@ -66,9 +66,9 @@ expect_refused 2 "$HUB" cdht cert issue --home "$HUB" "$req" --role writer
 expect_stderr_contains "cdht cert issue: unknown unit 44001 (cdht unit list shows the units this replica holds; --unit picks another); nothing was written"
 
 expect_refused 2 "$HUB" cdht cert issue --home "$HUB" "$req" --role root --unit 44
-expect_stderr_contains "cdht cert issue: --role: must be writer, approver, hub or auditor"
+expect_stderr_contains "cdht cert issue: --role: must be writer, approver, hub, auditor or reporter"
 expect_refused 2 "$HUB" cdht cert issue --home "$HUB" "$req" --unit 44
-expect_stderr_contains "cdht cert issue: --role is required: writer, approver, hub or auditor"
+expect_stderr_contains "cdht cert issue: --role is required: writer, approver, hub, auditor or reporter"
 expect_refused 2 "$HUB" cdht cert issue --home "$HUB" "$req" --role writer --unit 44 \
     --expires 2020-01-01
 expect_stderr_contains "cdht cert issue: --expires: the date is in the past"

@@ -118,4 +118,13 @@ expect_exit 2 cdht report --home "$H" --unit 44001 --year 2026 --as-of 2026-02-3
 expect_stderr_contains "cdht report: --as-of: date is not a calendar day"
 expect_unchanged "$H" "$S0" "reports write nothing to the replica"
 
+# --- a removed person stops counting, a decided assessment stays ----------------------------
+# person rm tombstones the person's undecided assessments (and memberships) in the same leaf.
+draft_id=$("$CDHT" person list --home "$H" --format csv | grep 'Phạm Văn Cường' | cut -d, -f1)
+approved_id=$("$CDHT" person list --home "$H" --format csv | grep 'Nguyễn Văn An' | cut -d, -f1)
+must cdht person rm --home "$H" "$draft_id"
+must cdht person rm --home "$H" "$approved_id"
+expect_ok cdht report --home "$H" --unit 44001 --year 2026 --format json
+expect_stdout_contains '"total":{"registered":4,"assessed":4,"passed":2,'
+
 finish

@@ -8,7 +8,7 @@
 # targets (second sheet), in Vietnamese and in English. A second conversion quotes every text
 # cell, so an unquoted count or share proves LibreOffice read a number, not text; a third, to
 # flat ODS, counts the notes that mark "no data" cells. Every LibreOffice run is bounded by
-# `timeout 120` and uses a private profile under $T, so it never touches a user's profile or a
+# `timeout 50` and uses a private profile under $T, so it never touches a user's profile or a
 # running instance; no process is ended by name. LibreOffice runs under C.UTF-8: under LC_ALL=C
 # it cannot name the per-sheet files of Vietnamese sheets, and the plain `--convert-to csv`
 # writes Latin-1 (numbers survive, Vietnamese labels do not), so the filter options ask for UTF-8.
@@ -16,7 +16,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 if ! command -v libreoffice >/dev/null 2>&1; then
-    fail "libreoffice is not installed (make deps installs libreoffice-calc-nogui)"
+    fail "libreoffice is not installed (make test-deps installs libreoffice-calc-nogui)"
     finish
 fi
 
@@ -113,7 +113,7 @@ permille() {
 lo() {
     local dir=$1 filter=$2
     shift 2
-    LC_ALL=C.UTF-8 timeout 120 libreoffice "-env:UserInstallation=file://$T/lo-profile" \
+    LC_ALL=C.UTF-8 timeout 50 libreoffice "-env:UserInstallation=file://$T/lo-profile" \
         --headless --convert-to "$filter" --outdir "$dir" "$@" >>"$T/lo.log" 2>&1
 }
 

@@ -204,7 +204,7 @@ Test(enroll, encode_refuses_bad_fields, .init = t_keys)
     t_valid(text, &req);
     strcpy(req.role, "root");
     cr_assert_eq(enroll_encode(&req, t_sk, text, &len, &why), ERR_INVAL);
-    cr_assert_str_eq(why, "the request's role is not writer, approver, hub or auditor");
+    cr_assert_str_eq(why, "the request's role is not writer, approver, hub, auditor or reporter");
     cr_assert_eq(len, 0u);
     t_valid(text, &req);
     req.unit[0] = '\0';
@@ -414,10 +414,10 @@ Test(enroll, refuses_bad_role_and_network, .init = t_keys)
     Cdht__EnrollRequest m;
     t_msg(&m);
     m.role = "root";
-    t_refused_msg(&m, ERR_CORRUPT, "the request's role is not writer, approver, hub or auditor");
+    t_refused_msg(&m, ERR_CORRUPT, "the request's role is not writer, approver, hub, auditor or reporter");
     t_msg(&m);
     m.role = "Writer";
-    t_refused_msg(&m, ERR_CORRUPT, "the request's role is not writer, approver, hub or auditor");
+    t_refused_msg(&m, ERR_CORRUPT, "the request's role is not writer, approver, hub, auditor or reporter");
     t_msg(&m);
     m.network = "";
     t_refused_msg(&m, ERR_CORRUPT,
