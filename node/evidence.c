@@ -121,55 +121,15 @@ evidence_fsync_dir(const char *dir)
 }
 
 err_code
-evidence_has(const char *home, const uint8_t hash[HASH_SIZE], int *yes)
+evidence_write_file(const char *dir, const char *path, const uint8_t *buf, size_t len)
 {
-    char path[EVIDENCE_PATH_SIZE];
-    struct stat sb;
-    *yes = 0;
-    err_code rc = evidence_path(home, hash, path);
-    if (rc != ERR_OK) {
-        return rc;
-    }
-    if (stat(path, &sb) != 0) {
-        return errno == ENOENT ? ERR_OK : err_from_errno(errno);
-    }
-    *yes = S_ISREG(sb.st_mode);
-    return ERR_OK;
-}
-
-err_code
-evidence_put(const char *home, const uint8_t *buf, size_t len, uint8_t hash[HASH_SIZE], int *stored)
-{
+    char tmp[EVIDENCE_PATH_SIZE + 16];
     err_code rc = ERR_OK;
-    char dir[EVIDENCE_PATH_SIZE], path[EVIDENCE_PATH_SIZE], tmp[EVIDENCE_PATH_SIZE + 16];
-    char hex[EVIDENCE_HEX_SIZE];
-    int fd = -1, have = 0;
-    ASSERT(len > 0);
-    ASSERT(len <= EVIDENCE_FILE_SIZE_MAX);
-    if (stored != NULL) {
-        *stored = 0;
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid()) >= sizeof tmp) {
+        return ERR_MSGSIZE;
     }
-    struct sha256 h;
-    sha256_init(&h);
-    sha256_update(&h, buf, len);
-    sha256_final(&h, hash);
-    evidence_hex(hash, hex);
-    if ((rc = evidence_has(home, hash, &have)) != ERR_OK || have) {
-        return rc; /* the same content is already there under its name */
-    }
-    if ((rc = evidence_path(home, hash, path)) != ERR_OK) {
-        return rc;
-    }
-    snprintf(dir, sizeof dir, "%s/%s", home, EVIDENCE_DIR);
-    if ((rc = evidence_mkdir(dir)) != ERR_OK) {
-        return rc;
-    }
-    snprintf(dir, sizeof dir, "%s/%s/%.2s", home, EVIDENCE_DIR, hex);
-    if ((rc = evidence_mkdir(dir)) != ERR_OK) {
-        return rc;
-    }
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-    if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
         return err_from_errno(errno);
     }
     for (size_t off = 0; off < len;) { /* bounded: each pass writes at least one byte */
@@ -197,17 +157,68 @@ evidence_put(const char *home, const uint8_t *buf, size_t len, uint8_t hash[HASH
         rc = err_from_errno(errno);
         goto out;
     }
-    if ((rc = evidence_fsync_dir(dir)) != ERR_OK) {
-        return rc; /* the file is in place; only its durability is in doubt */
-    }
-    if (stored != NULL) {
-        *stored = 1;
-    }
-    return ERR_OK;
+    return evidence_fsync_dir(dir); /* on failure the file is in place; its durability is not */
 out:
     if (fd >= 0) {
         close(fd);
     }
     unlink(tmp);
     return rc;
+}
+
+err_code
+evidence_has(const char *home, const uint8_t hash[HASH_SIZE], int *yes)
+{
+    char path[EVIDENCE_PATH_SIZE];
+    struct stat sb;
+    *yes = 0;
+    err_code rc = evidence_path(home, hash, path);
+    if (rc != ERR_OK) {
+        return rc;
+    }
+    if (stat(path, &sb) != 0) {
+        return errno == ENOENT ? ERR_OK : err_from_errno(errno);
+    }
+    *yes = S_ISREG(sb.st_mode);
+    return ERR_OK;
+}
+
+err_code
+evidence_put(const char *home, const uint8_t *buf, size_t len, uint8_t hash[HASH_SIZE], int *stored)
+{
+    err_code rc = ERR_OK;
+    char dir[EVIDENCE_PATH_SIZE], path[EVIDENCE_PATH_SIZE];
+    char hex[EVIDENCE_HEX_SIZE];
+    int have = 0;
+    ASSERT(len > 0);
+    ASSERT(len <= EVIDENCE_FILE_SIZE_MAX);
+    if (stored != NULL) {
+        *stored = 0;
+    }
+    struct sha256 h;
+    sha256_init(&h);
+    sha256_update(&h, buf, len);
+    sha256_final(&h, hash);
+    evidence_hex(hash, hex);
+    if ((rc = evidence_has(home, hash, &have)) != ERR_OK || have) {
+        return rc; /* the same content is already there under its name */
+    }
+    if ((rc = evidence_path(home, hash, path)) != ERR_OK) {
+        return rc;
+    }
+    snprintf(dir, sizeof dir, "%s/%s", home, EVIDENCE_DIR);
+    if ((rc = evidence_mkdir(dir)) != ERR_OK) {
+        return rc;
+    }
+    snprintf(dir, sizeof dir, "%s/%s/%.2s", home, EVIDENCE_DIR, hex);
+    if ((rc = evidence_mkdir(dir)) != ERR_OK) {
+        return rc;
+    }
+    if ((rc = evidence_write_file(dir, path, buf, len)) != ERR_OK) {
+        return rc;
+    }
+    if (stored != NULL) {
+        *stored = 1;
+    }
+    return ERR_OK;
 }

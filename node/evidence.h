@@ -2,8 +2,9 @@
  * The evidence file store (docs/DATA.md "The registry"): photos, certificates, attendance records
  * and documents a volunteer collects for an assessment, kept outside SQLite and named by their
  * SHA-256, under <home>/evidence/<first 2 hex>/<64 hex>. The replicated `evidence` row carries
- * the hash and the size; the file itself is optional to hold (the first cut never syncs it), so
- * a replica may hold a row whose file is elsewhere. Content addressing makes adding the same file
+ * the hash and the size; the file itself is optional to hold and travels only when asked for
+ * (`cdht evidence export` / `import`, a folder of files named by their hash), so a replica may
+ * hold a row whose file is elsewhere. Content addressing makes adding the same file
  * twice a no-op and lets anyone check a file against its row.
  */
 #ifndef CDHT_EVIDENCE_H
@@ -41,6 +42,10 @@ err_code evidence_read(const char *path, uint8_t **buf, size_t *len) WARN_UNUSED
 err_code evidence_put(const char *home, const uint8_t *buf, size_t len, uint8_t hash[HASH_SIZE],
                       int *stored) WARN_UNUSED;
 
+/* Writes buf as the file path in directory dir (which exists): to a temporary name in dir,
+ * fsynced, renamed over path, and dir fsynced; a crash leaves no file or the whole file. */
+err_code evidence_write_file(const char *dir, const char *path, const uint8_t *buf,
+                             size_t len) WARN_UNUSED;
 /* *yes 1 when the file with this hash is held under home (a regular file). */
 err_code evidence_has(const char *home, const uint8_t hash[HASH_SIZE], int *yes) WARN_UNUSED;
 

@@ -4,8 +4,11 @@
  * home by its SHA-256; the replicated row carries the hash, the size, the kind and who added it,
  * so adding the same file again changes nothing.
  */
+#include <dirent.h>
+#include <errno.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +17,7 @@
 #include "evidence.h"
 #include "flow.h"
 #include "replica.h"
+#include "sha256.h"
 #include "store.h"
 
 static int
@@ -155,6 +159,227 @@ evidence_list(int argc, char **argv)
     return rc == ERR_OK ? CLI_OK : cli_fail(&c, rc, "cannot list evidence: %s", err_str(rc));
 }
 
+/* Files one `evidence import` takes: a stick holding a commune's year of photos has a few
+ * thousand; more is refused before anything is read (each file is read whole to hash it). */
+#define EVIDENCE_IMPORT_FILES_MAX 100000u
+
+/* `cdht evidence export -o FOLDER [--year Y]`: the evidence files held here for the live evidence
+ * rows (of year Y), copied into FOLDER under their SHA-256 (a folder on a USB stick). The files
+ * are personal data: the folder is made 0700 and each file 0600. */
+static int
+evidence_export(int argc, char **argv)
+{
+    struct cli c;
+    const char *out = NULL, *year_s = NULL;
+    cli_init(&c, "evidence export", "evidence export --home DIR -o FOLDER [--year YYYY]");
+    const struct cli_opt opts[] = {{"year", 0, &year_s, NULL}, {"out", 'o', &out, NULL}};
+    int ec = cli_parse(&c, argc, argv, opts, sizeof opts / sizeof opts[0], 0, NULL);
+    if (ec != 0) {
+        return ec == CLI_HELP_SHOWN ? CLI_OK : ec;
+    }
+    int64_t year = 0;
+    if (out == NULL) {
+        return cli_usage(&c, "-o FOLDER is required (a folder, created if missing)");
+    }
+    if (year_s != NULL && cli_parse_i64(year_s, FLOW_YEAR_MIN, FLOW_YEAR_MAX, &year) != 0) {
+        return cli_usage(&c, "--year must be a year in %d..%d", FLOW_YEAR_MIN, FLOW_YEAR_MAX);
+    }
+    if (mkdir(out, 0700) != 0 && errno != EEXIST) {
+        return cli_fail(&c, err_from_errno(errno), "-o: cannot create folder %s", out);
+    }
+    struct replica *r = NULL;
+    if ((ec = cli_open(&c, 0, &r)) != 0) {
+        return ec;
+    }
+    sqlite3_stmt *q = NULL;
+    int src = sqlite3_prepare_v2(r->st->db,
+                                 "SELECT DISTINCT sha256 FROM evidence WHERE _live AND "
+                                 "(?1 = 0 OR substr(id, 1, 5) = ?1 || ':') ORDER BY sha256",
+                                 -1, &q, NULL);
+    err_code rc = src == SQLITE_OK ? ERR_OK : store_err(r->st, src, "evidence");
+    unsigned long copied = 0, already = 0, missing = 0;
+    if (rc == ERR_OK) {
+        sqlite3_bind_int64(q, 1, year);
+    }
+    while (rc == ERR_OK && (src = sqlite3_step(q)) == SQLITE_ROW) {
+        if (sqlite3_column_bytes(q, 0) != HASH_SIZE) {
+            continue; /* not a hash: the audit's to report */
+        }
+        const uint8_t *h = sqlite3_column_blob(q, 0);
+        char hex[EVIDENCE_HEX_SIZE], from[EVIDENCE_PATH_SIZE], to[EVIDENCE_PATH_SIZE];
+        int held = 0;
+        struct stat st;
+        evidence_hex(h, hex);
+        if ((rc = evidence_has(r->home, h, &held)) != ERR_OK) {
+            break;
+        }
+        if (!held) {
+            missing++;
+            continue;
+        }
+        if ((size_t)snprintf(to, sizeof to, "%s/%s", out, hex) >= sizeof to) {
+            rc = ERR_MSGSIZE;
+            break;
+        }
+        if (stat(to, &st) == 0) {
+            already++;
+            continue;
+        }
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        if ((rc = evidence_path(r->home, h, from)) == ERR_OK &&
+            (rc = evidence_read(from, &buf, &len)) == ERR_OK) {
+            rc = evidence_write_file(out, to, buf, len);
+            copied += rc == ERR_OK;
+        }
+        free(buf);
+    }
+    if (rc == ERR_OK && src != SQLITE_DONE) {
+        rc = store_err(r->st, src, "evidence");
+    }
+    sqlite3_finalize(q);
+    replica_close(r);
+    if (rc != ERR_OK) {
+        return cli_fail(&c, rc, "cannot export evidence to %s: %s", out, err_str(rc));
+    }
+    fprintf(stderr,
+            "exported %lu evidence files to %s (%lu there already; %lu rows whose file is not "
+            "held here)\n",
+            copied, out, already, missing);
+    return CLI_OK;
+}
+
+/* Whether name is 64 lower-case hex digits; its bytes into hash. */
+static int
+evidence_name_hash(const char *name, uint8_t hash[HASH_SIZE])
+{
+    static const char hexd[] = "0123456789abcdef";
+    if (strlen(name) != 2 * HASH_SIZE) {
+        return 0;
+    }
+    for (size_t i = 0; i < HASH_SIZE; i++) {
+        const char *a = strchr(hexd, name[2 * i]), *b = strchr(hexd, name[2 * i + 1]);
+        if (name[2 * i] == '\0' || name[2 * i + 1] == '\0' || a == NULL || b == NULL) {
+            return 0;
+        }
+        hash[i] = (uint8_t)((a - hexd) << 4 | (b - hexd));
+    }
+    return 1;
+}
+
+/* `cdht evidence import FOLDER`: the files of FOLDER named by a SHA-256 that a live evidence row
+ * here names, each checked against its name, stored content-addressed. Any file whose content
+ * does not match its name refuses the whole import (nothing stored): the folder was altered.
+ * Files no row here names are left (evidence of units outside this replica's scope). */
+static int
+evidence_import(int argc, char **argv)
+{
+    struct cli c;
+    cli_init(&c, "evidence import", "evidence import --home DIR FOLDER");
+    int ec = cli_parse(&c, argc, argv, NULL, 0, 1, "one FOLDER (written by cdht evidence export)");
+    if (ec != 0) {
+        return ec == CLI_HELP_SHOWN ? CLI_OK : ec;
+    }
+    const char *folder = argv[optind];
+    DIR *d = opendir(folder);
+    if (d == NULL) {
+        return cli_fail(&c, err_from_errno(errno), "%s: cannot open the folder", folder);
+    }
+    struct replica *r = NULL;
+    if ((ec = cli_open(&c, 1, &r)) != 0) {
+        closedir(d);
+        return ec;
+    }
+    sqlite3_stmt *q = NULL;
+    int src = sqlite3_prepare_v2(r->st->db,
+                                 "SELECT 1 FROM evidence WHERE _live AND sha256 = ?1 LIMIT 1", -1,
+                                 &q, NULL);
+    err_code rc = src == SQLITE_OK ? ERR_OK : store_err(r->st, src, "evidence");
+    unsigned long stored = 0, held = 0, unnamed = 0, files = 0;
+    char bad[EVIDENCE_HEX_SIZE] = "";
+    /* Two passes over the folder: check every file, then store them, so that an altered file
+     * stores nothing. */
+    for (int pass = 0; pass < 2 && rc == ERR_OK && bad[0] == '\0'; pass++) {
+        rewinddir(d);
+        struct dirent *e;
+        files = 0;
+        while (rc == ERR_OK && (e = readdir(d)) != NULL) {
+            uint8_t want[HASH_SIZE], got[HASH_SIZE];
+            char path[EVIDENCE_PATH_SIZE];
+            if (!evidence_name_hash(e->d_name, want)) {
+                unnamed += pass == 0 && e->d_name[0] != '.';
+                continue;
+            }
+            if (++files > EVIDENCE_IMPORT_FILES_MAX) {
+                rc = ERR_MSGSIZE;
+                break;
+            }
+            sqlite3_bind_blob(q, 1, want, HASH_SIZE, SQLITE_STATIC);
+            src = sqlite3_step(q);
+            sqlite3_reset(q);
+            if (src != SQLITE_ROW) {
+                if (src != SQLITE_DONE) {
+                    rc = store_err(r->st, src, "evidence");
+                }
+                continue; /* no row here names it */
+            }
+            int have = 0;
+            if ((rc = evidence_has(r->home, want, &have)) != ERR_OK) {
+                break;
+            }
+            if (have) {
+                held += pass == 1;
+                continue;
+            }
+            uint8_t *buf = NULL;
+            size_t len = 0;
+            if ((size_t)snprintf(path, sizeof path, "%s/%s", folder, e->d_name) >= sizeof path) {
+                rc = ERR_MSGSIZE;
+                break;
+            }
+            if ((rc = evidence_read(path, &buf, &len)) != ERR_OK) {
+                break;
+            }
+            if (pass == 0) {
+                struct sha256 h;
+                sha256_init(&h);
+                sha256_update(&h, buf, len);
+                sha256_final(&h, got);
+                if (memcmp(got, want, HASH_SIZE) != 0) {
+                    memcpy(bad, e->d_name, sizeof bad - 1);
+                    free(buf);
+                    break;
+                }
+            } else {
+                int put = 0;
+                rc = evidence_put(r->home, buf, len, got, &put);
+                stored += (unsigned long)put;
+            }
+            free(buf);
+        }
+    }
+    sqlite3_finalize(q);
+    closedir(d);
+    replica_close(r);
+    if (bad[0] != '\0') {
+        return cli_fail(&c, ERR_CORRUPT,
+                        "%s/%s: its content does not match its name (altered or damaged); "
+                        "nothing was imported",
+                        folder, bad);
+    }
+    if (rc == ERR_MSGSIZE && files > EVIDENCE_IMPORT_FILES_MAX) {
+        return cli_fail(&c, rc, "%s: more than %u evidence files; nothing more was imported",
+                        folder, EVIDENCE_IMPORT_FILES_MAX);
+    }
+    if (rc != ERR_OK) {
+        return cli_fail(&c, rc, "cannot import evidence from %s: %s", folder, err_str(rc));
+    }
+    fprintf(stderr,
+            "imported %lu evidence files (%lu held already); %lu other files left alone\n",
+            stored, held, unnamed);
+    return CLI_OK;
+}
+
 int
 cmd_evidence(int argc, char **argv)
 {
@@ -164,10 +389,18 @@ cmd_evidence(int argc, char **argv)
     if (argc >= 2 && strcmp(argv[1], "list") == 0) {
         return evidence_list(argc - 1, argv + 1);
     }
+    if (argc >= 2 && strcmp(argv[1], "export") == 0) {
+        return evidence_export(argc - 1, argv + 1);
+    }
+    if (argc >= 2 && strcmp(argv[1], "import") == 0) {
+        return evidence_import(argc - 1, argv + 1);
+    }
     int help = argc >= 2 && cli_is_help(argv[1]);
     fprintf(help ? stdout : stderr,
             "usage: cdht evidence add --person ID --year YYYY --kind KIND [--indicator 1.3] "
             "[--description TEXT] [--added-by NAME] FILE\n"
-            "       cdht evidence list --person ID --year YYYY\n");
+            "       cdht evidence list --person ID --year YYYY\n"
+            "       cdht evidence export -o FOLDER [--year YYYY]   (the files, for a USB stick)\n"
+            "       cdht evidence import FOLDER\n");
     return help ? CLI_OK : CLI_USAGE;
 }

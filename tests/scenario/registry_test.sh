@@ -116,6 +116,23 @@ expect_stderr_contains "cdht approve: refusing: this device holds no approver gr
 # --- the laptop syncs with the commune, the commune approves ----------------------------------
 start_serve "$H"
 expect_ok cdht sync --home "$A" --peer "tcp://127.0.0.1:$PORT" --peer-key "$HK" --timeout 20
+# The evidence row arrived; its file travels only when asked for, by USB: a folder of files
+# named by their hash, each checked against its name on import.
+expect_ok cdht evidence list --home "$H" --person "$ID" --year 2026
+expect_stdout_contains "$SHA${TAB}22${TAB}certificate"
+expect_stdout_contains "not-held"
+expect_ok cdht evidence export --home "$A" --year 2026 -o "$T/stick"
+expect_stderr_contains "exported 1 evidence files to $T/stick (0 there already"
+cp "$T/stick/$SHA" "$T/good.jpg"
+printf 'X' | dd of="$T/stick/$SHA" bs=1 seek=3 conv=notrunc status=none
+expect_refused 2 "$H" cdht evidence import --home "$H" "$T/stick"
+expect_stderr_contains "$T/stick/$SHA: its content does not match its name (altered or damaged); nothing was imported"
+cp "$T/good.jpg" "$T/stick/$SHA"
+expect_ok cdht evidence import --home "$H" "$T/stick"
+expect_stderr_contains "imported 1 evidence files (0 held already)"
+expect_ok cdht evidence list --home "$H" --person "$ID" --year 2026
+expect_stdout_contains "${TAB}held"
+cmp -s "$H/evidence/${SHA:0:2}/$SHA" "$T/good.jpg" && pass || fail "the hub's copy differs"
 expect_exit 2 cdht approve --home "$H" --person "$ID" --year 2026 --decision 12/QĐ-KH \
     --date 2026-13-01 --signer "Lê Văn Tâm"
 expect_stderr_contains "--date: date is not a calendar day"
