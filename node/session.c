@@ -673,6 +673,10 @@ struct session_call {
     char url[TRANSPORT_URL_SIZE_MAX + 1];
     uint8_t peer_pk[KEY_PUBLIC_SIZE];
     uint8_t (*pushed)[KEY_PUBLIC_SIZE]; /* the logs pushed, in key order (mine is), for COSIGN */
+    /* Above the raw-data ceiling (node/scope.h), the callee's scope as this replica sees it: the
+     * logs it would not keep are not pushed at all, so no person-level record crosses the link
+     * upward only to be dropped there. NULL when no ceiling applies to the callee. */
+    struct scope *peer_scope;
     size_t npushed, cap_pushed, cosign_next;
     int heads_known; /* peer[] is a whole list of the callee's heads (for peer_head) */
     struct transport *t;
@@ -775,6 +779,7 @@ session_call_free_cb(uv_handle_t *h)
     free(c->peer);
     free(c->mine);
     free(c->pushed);
+    free(c->peer_scope);
     free(c);
 }
 
@@ -982,6 +987,30 @@ session_size_of(const struct heads_entry *e, size_t n, const uint8_t key[KEY_PUB
 
 static err_code session_on_checked(struct session_call *c, int refresh);
 
+/* When a raw-data ceiling is set and the callee's scope (as this replica knows its grants) lies
+ * above it, keeps that scope so that the push leaves out the logs the callee would not keep. */
+static err_code
+session_peer_ceiling(struct session_call *c)
+{
+    char kind[SCOPE_KIND_BUF];
+    err_code rc = scope_ceiling(c->r->st, kind);
+    if (rc != ERR_OK || kind[0] == '\0') {
+        return rc;
+    }
+    struct scope *sc = malloc(sizeof *sc);
+    if (sc == NULL) {
+        return ERR_NOMEM;
+    }
+    rc = scope_from_key(c->r->st, c->peer_pk, sc);
+    if (rc == ERR_OK && scope_above_ceiling(sc)) {
+        c->peer_scope = sc;
+        return ERR_OK;
+    }
+    free(sc);
+    /* Not above, or its grants are not known here: the callee's own import decides. */
+    return rc == ERR_NOTFOUND || rc == ERR_INVAL || rc == ERR_MSGSIZE || rc == ERR_OK ? ERR_OK : rc;
+}
+
 /* Moves on to the next log of the current phase. */
 static void
 session_next_log(struct session_call *c)
@@ -1059,11 +1088,21 @@ session_step(struct session_call *c)
             }
             const struct heads_entry *m = &c->mine[c->i];
             if (!c->log_open) {
-                int found = 0;
+                int found = 0, yes = 1;
                 c->theirs = session_size_of(c->peer, c->npeer, m->key, &found);
                 if (m->size <= c->theirs) {
                     session_next_log(c);
                     continue;
+                }
+                if (c->peer_scope != NULL) {
+                    err_code src = scope_log_allowed(c->r->st, c->peer_scope, m->key, &yes);
+                    if (src != ERR_OK) {
+                        return src;
+                    }
+                    if (!yes) {
+                        session_next_log(c); /* above the ceiling there: not sent */
+                        continue;
+                    }
                 }
                 c->log_open = 1;
                 c->rep.logs++;
@@ -1404,7 +1443,8 @@ session_advance(struct session_call *c, const uint8_t *buf, size_t len)
             rc = session_heads_next(c);
         } else if (c->phase == PHASE_CHECK) {
             rc = session_on_checked(c, 1);
-        } else if ((rc = exchange_heads(c->r, &c->mine, &c->nmine)) == ERR_OK) {
+        } else if ((rc = exchange_heads(c->r, &c->mine, &c->nmine)) == ERR_OK &&
+                   (rc = session_peer_ceiling(c)) == ERR_OK) {
             c->phase = PHASE_PULL;
             c->i = 0;
             c->rounds = 0;

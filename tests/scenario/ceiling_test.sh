@@ -140,6 +140,9 @@ expect_stderr_contains "refusing: this device holds no reporter grant covering u
 # --- up to the province over the network --------------------------------------------------------
 start_serve "$R"
 expect_ok cdht sync --home "$H" --peer "tcp://127.0.0.1:$PORT" --peer-key "$RK" --timeout 20
+# The hub knows the ceiling and the province's grants: it does not even send the logs the
+# province would not keep (no name crosses the link upward).
+expect_stderr_contains "0 leaves pulled (0 held), 0 pushed (0 logs co-signed there), 4 requests"
 expect_ok cdht sync --home "$G" --peer "tcp://127.0.0.1:$PORT" --peer-key "$RK" --timeout 20
 stop_serve
 
