@@ -20,6 +20,7 @@
 #include "replica.h"
 #include "report.h"
 #include "report_fmt.h"
+#include "scope.h"
 
 /* ---- the command ------------------------------------------------------------------------- */
 
@@ -168,6 +169,25 @@ cmd_report(int argc, char **argv)
     if ((ec = cli_open(&c, 0, &r)) != 0) {
         return ec;
     }
+    /* Above the raw-data ceiling this replica holds no people's records below it: a report on
+     * such a unit would read nothing and print zeros, so it is refused with the reason. */
+    struct scope sc;
+    int active = 0, above = 1;
+    char ceiling[SCOPE_KIND_BUF] = "";
+    err_code src = scope_of_replica(r, &sc, &active);
+    (void)src;
+    if (src == ERR_OK && active && scope_above_ceiling(&sc) && unit_exists(r, unit) == 1 &&
+        (src = scope_unit_above_ceiling(r->st, unit, &above)) == ERR_OK && !above &&
+        (src = scope_ceiling(r->st, ceiling)) == ERR_OK) {
+        replica_close(r);
+        return cli_fail(&c, ERR_DENIED,
+                        "--unit: %s lies at or below the raw-data ceiling (%s), and this replica, "
+                        "above it, holds none of its people's records; report on a unit above "
+                        "the ceiling (it sums the aggregates), or at the unit's own hub",
+                        unit, ceiling);
+    }
+    /* A scope that cannot be read (no grant yet, too many units) does not stop a report: the
+     * check is only there to explain an empty one. */
     struct report *rep = NULL;
     char succ[UNITS_CODE_BUF] = "";
     struct report_opts o = {.as_of = as_of, .years = fmt == REPORT_FMT_HTML};

@@ -166,6 +166,9 @@ expect_eq "$COMMUNE_TOTAL" "$(grep '^total,44,Nghệ An,\*,' "$OUT" | cut -d, -f
     "the province's total"
 expect_eq "$COMMUNE_GROUPS" "$(grep '^unit,44001,' "$OUT" | cut -d, -f4-)" "per group"
 expect_eq "$COMMUNE_NATIONAL" "$(grep ',\*/677-2022,' "$OUT")" "the national plan's metrics"
+# Below the ceiling the province holds no records: a report there would be zeros, so it says why.
+expect_refused 2 "$R" cdht report --home "$R" --unit 44001 --year 2026
+expect_stderr_contains "cdht report: --unit: 44001 lies at or below the raw-data ceiling (commune), and this replica, above it, holds none of its people's records; report on a unit above the ceiling (it sums the aggregates), or at the unit's own hub"
 expect_ok cdht report --home "$R" --unit 44 --year 2026 --format json
 expect_stdout_contains '"family_adults":{"numerator":2,"denominator":2,"actual_pct":100.0}'
 expect_stdout_contains '"holders_digital":{"numerator":2,"denominator":2,"actual_pct":100.0}'
