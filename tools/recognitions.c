@@ -56,17 +56,95 @@ recognitions_exemplary(struct replica *r, const char *person, int year, const ch
     return ERR_OK;
 }
 
+#define RECOGNITIONS_COLLECTIVE_COLS 8
+
+/* `recognitions --collectives`: the learning families, clans, communities and units recognised
+ * (collective_recognition, outcome approved), with their decision. A family's name is personal
+ * data: stdout only. */
+static int
+recognitions_collectives(struct cli *c, struct replica *r, const char *unit, const char *year_s,
+                         int64_t year, const char *number, const char *fmt)
+{
+    sqlite3_stmt *q = NULL;
+    int src = sqlite3_prepare_v2(
+        r->st->db,
+        "SELECT g.year, g.collective, c.kind, c.name, g.unit, g.number, g.date, g.signer "
+        "FROM collective_recognition g LEFT JOIN collective c ON c.id = g.collective AND c._live "
+        "WHERE g._live AND g.outcome = 'approved' AND (?1 IS NULL OR g.year = ?1) "
+        "  AND (?2 IS NULL OR g.number = ?2) ORDER BY g.year, g.unit, c.name, g.collective",
+        -1, &q, NULL);
+    err_code rc = src == SQLITE_OK ? ERR_OK : store_err(r->st, src, "recognitions");
+    if (rc == ERR_OK && year_s != NULL) {
+        sqlite3_bind_int64(q, 1, year);
+    }
+    if (rc == ERR_OK && number != NULL) {
+        sqlite3_bind_text(q, 2, number, -1, SQLITE_STATIC);
+    }
+    static const char *const keys[RECOGNITIONS_COLLECTIVE_COLS] = {
+        "year", "collective", "kind", "name", "unit", "decision", "date", "signer"};
+    if (strcmp(fmt, "csv") == 0) {
+        printf("year,collective,kind,name,unit,decision,date,signer\n");
+    } else if (strcmp(fmt, "json") == 0) {
+        printf("[");
+    }
+    size_t rows = 0;
+    while (rc == ERR_OK && (src = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *f[RECOGNITIONS_COLLECTIVE_COLS];
+        for (int i = 0; i < RECOGNITIONS_COLLECTIVE_COLS; i++) {
+            f[i] = (const char *)sqlite3_column_text(q, i);
+            f[i] = f[i] != NULL ? f[i] : "";
+        }
+        int yes = 1;
+        if (unit != NULL && (rc = trust_covers(r->st, unit, f[4], &yes)) == ERR_OK && !yes) {
+            continue;
+        }
+        if (rc != ERR_OK) {
+            break;
+        }
+        for (int i = 0; i < RECOGNITIONS_COLLECTIVE_COLS; i++) {
+            if (strcmp(fmt, "table") == 0) {
+                printf("%s%c", f[i], i + 1 < RECOGNITIONS_COLLECTIVE_COLS ? '\t' : '\n');
+            } else if (strcmp(fmt, "csv") == 0) {
+                cli_csv_str(stdout, f[i]);
+                putchar(i + 1 < RECOGNITIONS_COLLECTIVE_COLS ? ',' : '\n');
+            } else {
+                printf("%s%s\"%s\": ", i ? ", " : rows ? ",\n  {" : "\n  {", "", keys[i]);
+                if (i == 0 && f[i][0] != '\0') {
+                    printf("%s", f[i]);
+                } else {
+                    cli_json_str(stdout, f[i]);
+                }
+                if (i + 1 == RECOGNITIONS_COLLECTIVE_COLS) {
+                    printf("}");
+                }
+            }
+        }
+        rows++;
+    }
+    if (rc == ERR_OK && src != SQLITE_DONE) {
+        rc = store_err(r->st, src, "recognitions");
+    }
+    if (strcmp(fmt, "json") == 0) {
+        printf("%s]\n", rows ? "\n" : "");
+    }
+    sqlite3_finalize(q);
+    replica_close(r);
+    return rc == ERR_OK ? CLI_OK : cli_fail(c, rc, "cannot list recognitions: %s", err_str(rc));
+}
+
 int
 cmd_recognitions(int argc, char **argv)
 {
     struct cli c;
     const char *unit = NULL, *year_s = NULL, *person = NULL, *number = NULL, *fmt = NULL;
     cli_init(&c, "recognitions",
-             "recognitions --home DIR [--unit CODE] [--year YYYY] [--person ID] [--decision NO] "
-             "[--format table|csv|json]");
+             "recognitions --home DIR [--unit CODE] [--year YYYY] [--person ID | --collectives] "
+             "[--decision NO] [--format table|csv|json]");
+    int collectives = 0;
     const struct cli_opt opts[] = {
         {"unit", 0, &unit, NULL},       {"year", 0, &year_s, NULL}, {"person", 0, &person, NULL},
         {"decision", 0, &number, NULL}, {"format", 0, &fmt, NULL},
+        {"collectives", 0, NULL, &collectives},
     };
     int ec = cli_parse(&c, argc, argv, opts, sizeof opts / sizeof opts[0], 0, NULL);
     if (ec != 0) {
@@ -80,9 +158,15 @@ cmd_recognitions(int argc, char **argv)
     if (strcmp(fmt, "table") != 0 && strcmp(fmt, "csv") != 0 && strcmp(fmt, "json") != 0) {
         return cli_usage(&c, "--format must be table, csv or json");
     }
+    if (collectives && person != NULL) {
+        return cli_usage(&c, "--collectives lists collectives: --person does not apply");
+    }
     struct replica *r = NULL;
     if ((ec = cli_open(&c, 0, &r)) != 0) {
         return ec;
+    }
+    if (collectives) {
+        return recognitions_collectives(&c, r, unit, year_s, year, number, fmt);
     }
     /* NULL filters match everything (?1 IS NULL OR ...), so one statement serves all. */
     sqlite3_stmt *q = NULL;

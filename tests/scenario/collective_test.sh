@@ -108,6 +108,16 @@ expect_refused 2 "$H" cdht collective recognise --home "$H" --collective "$LU" -
     --decision 16/QĐ-KH --date 2024-12-02 --signer "Lê Văn Tâm"
 expect_stderr_contains "refusing: the collective does not meet the rule adults_pct:100 in 2024 (0 of 0 adults hold the title); nothing was written"
 
+# The recognitions listing shows the recognised collectives with their decision.
+expect_ok cdht recognitions --home "$H" --collectives --year 2026 --unit 44001
+expect_stdout_contains "2026${TAB}$FAM${TAB}family${TAB}Gia đình ông Nguyễn Văn Hùng${TAB}4400101${TAB}15/QĐ-KH${TAB}2026-12-01${TAB}Lê Văn Tâm"
+expect_stdout_contains "2026${TAB}$LU${TAB}unit${TAB}Trường Tiểu học Thôn 1${TAB}4400101${TAB}15/QĐ-KH"
+expect_ok cdht recognitions --home "$H" --collectives --year 2025
+expect_stdout_lacks "$FAM"
+expect_ok cdht recognitions --home "$H" --collectives --format json
+expect_stdout_contains "\"collective\": \"$FAM\", \"kind\": \"family\""
+expect_exit 2 cdht recognitions --home "$H" --collectives --person "$FAM"
+expect_stderr_contains "cdht recognitions: --collectives lists collectives: --person does not apply"
 expect_ok cdht collective list --home "$H" --year 2026 --unit 44001
 expect_stdout_contains "2026${TAB}$FAM${TAB}family${TAB}4400101${TAB}Gia đình ông Nguyễn Văn Hùng${TAB}${TAB}3${TAB}2${TAB}2${TAB}adults_pct:100${TAB}yes${TAB}yes${TAB}15/QĐ-KH"
 expect_stdout_contains "2026${TAB}$LU${TAB}unit${TAB}4400101${TAB}Trường Tiểu học Thôn 1${TAB}${TAB}1${TAB}1${TAB}1${TAB}adults_pct:100${TAB}yes${TAB}yes${TAB}15/QĐ-KH"
