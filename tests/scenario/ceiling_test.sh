@@ -16,35 +16,7 @@ H=$T/hub
 A=$T/lapA
 G=$T/rep
 TAB=$'\t'
-SERVE_PID=
 PORT=$((43000 + $$ % 4000))
-
-stop_serve() {
-    if [ -n "$SERVE_PID" ]; then
-        kill "$SERVE_PID" 2>/dev/null
-        wait "$SERVE_PID" 2>/dev/null
-        SERVE_PID=
-    fi
-}
-trap 'stop_serve; rm -rf "$T"' EXIT
-
-# start_serve HOME: serve on 127.0.0.1, waiting (at most 5 s) for its "listening" line.
-start_serve() {
-    local home=$1 tries
-    for tries in 1 2 3 4 5; do
-        "$CDHT" serve --home "$home" --listen "tcp://127.0.0.1:$PORT" 2>"$T/serve.err" &
-        SERVE_PID=$!
-        for _ in $(seq 50); do
-            grep -q "listening on" "$T/serve.err" 2>/dev/null && return 0
-            kill -0 "$SERVE_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        stop_serve
-        PORT=$((PORT + 1))
-    done
-    echo "  setup: cdht serve did not start" >&2
-    exit 3
-}
 
 sync_to() {
     must cdht bundle export --home "$1" -o "$T/x.bundle"

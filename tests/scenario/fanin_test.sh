@@ -8,35 +8,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 BRANCHES=20
-SERVE_PID=
 PORT=$((39000 + $$ % 3000))
-
-stop_serve() {
-    if [ -n "$SERVE_PID" ]; then
-        kill "${1:--TERM}" "$SERVE_PID" 2>/dev/null
-        wait "$SERVE_PID" 2>/dev/null
-        SERVE_PID=
-    fi
-}
-trap 'stop_serve; rm -rf "$T"' EXIT
-
-start_serve() {
-    local tries
-    for tries in 1 2 3 4 5; do
-        : >"$T/serve.err"
-        "$CDHT" serve --home "$T/hub" --listen "tcp://127.0.0.1:$PORT" 2>"$T/serve.err" &
-        SERVE_PID=$!
-        for _ in $(seq 50); do
-            grep -q "listening on" "$T/serve.err" 2>/dev/null && return 0
-            kill -0 "$SERVE_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        stop_serve
-        PORT=$((PORT + 1))
-    done
-    echo "  setup: cdht serve did not start" >&2
-    exit 3
-}
 
 new_home hub V
 must cdht unit add --home "$T/hub" --code V --kind village --name "Thôn"
@@ -52,7 +24,7 @@ for i in $(seq "$BRANCHES"); do
 done
 
 # --- fan-in: all at once ---------------------------------------------------------------------
-start_serve
+start_serve "$T/hub"
 pids=()
 for i in $(seq "$BRANCHES"); do
     "$CDHT" sync --home "$T/b$i" --peer "tcp://127.0.0.1:$PORT" --peer-key "$HK" --timeout 60 \
@@ -93,7 +65,7 @@ sleep 0.2
 kill -KILL "$victim" 2>/dev/null
 wait "$victim" 2>/dev/null
 stop_serve -KILL
-start_serve
+start_serve "$T/hub"
 expect_ok cdht sync --home "$T/big" --peer "tcp://127.0.0.1:$PORT" --peer-key "$HK" --timeout 60
 "$CDHT" sync --home "$T/big" --peer "tcp://127.0.0.1:$PORT" --peer-key "$HK" --timeout 60 \
     >/dev/null 2>&1 &
@@ -101,7 +73,7 @@ victim=$!
 sleep 0.1
 stop_serve -KILL
 wait "$victim" 2>/dev/null
-start_serve
+start_serve "$T/hub"
 expect_ok cdht sync --home "$T/big" --peer "tcp://127.0.0.1:$PORT" --peer-key "$HK" --timeout 60
 stop_serve
 big_key=$(key_of "$T/big")

@@ -9,24 +9,12 @@ set -u
 
 H=$T/hub
 A=$T/lapA
-SERVE_PID=
 PORT=$((39000 + $$ % 3000))
-trap '[ -n "$SERVE_PID" ] && kill "$SERVE_PID" 2>/dev/null && wait "$SERVE_PID"; rm -rf "$T"' EXIT
 
 new_home hub 44001
 new_home lapA 4400101
 must cdht unit add --home "$H" --code 44001 --kind commune --name "Quỳnh Lưu"
-for _ in 1 2 3 4 5; do
-    "$CDHT" serve --home "$H" --listen "tcp://127.0.0.1:$PORT" 2>"$T/serve.err" &
-    SERVE_PID=$!
-    for _ in $(seq 50); do
-        grep -q "listening on" "$T/serve.err" 2>/dev/null && break 2
-        sleep 0.1
-    done
-    kill "$SERVE_PID" 2>/dev/null
-    wait "$SERVE_PID" 2>/dev/null
-    PORT=$((PORT + 1))
-done
+start_serve "$H"
 HK=$(key_of "$H")
 AK=$(key_of "$A")
 sync_a() { # sync_a HOME: one sync of HOME with the hub

@@ -10,7 +10,8 @@
 # abort the scenario: each failure is printed and counted, and `finish` exits 1 when any failed,
 # so one run reports every broken expectation, not just the first.
 #
-# Only bash, coreutils, od, cmp, grep and sed are used: no python, no jq, no network, no sleep.
+# Only bash, coreutils, od, cmp, grep and sed are used: no python, no jq. The network scenarios
+# start one `cdht serve` on 127.0.0.1 with start_serve (below), bounded in time, stopped by PID.
 
 set -u
 
@@ -28,7 +29,8 @@ unset CDHT_HOME CDHT_PASSPHRASE_FILE CDHT_FAKE_NOW_MS CDHT_DEBUG CDHT_TEST_UNCHE
 export LC_ALL=C
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/cdht-scenario.XXXXXXXX") || exit 3
-trap 'rm -rf "$T"' EXIT
+SERVE_PID= # the `cdht serve` start_serve started, until stop_serve
+trap 'stop_serve; rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM
 
 OUT=$T/.stdout # stdout of the last `run` / `expect_exit`
@@ -356,4 +358,37 @@ finish() {
         exit 1
     fi
     exit 0
+}
+
+# stop_serve [SIGNAL]: stops the serve start_serve started (by its PID; SIGTERM unless SIGNAL,
+# such as -KILL) and waits for it. Nothing when none runs.
+stop_serve() {
+    if [ -n "$SERVE_PID" ]; then
+        kill "${1:--TERM}" "$SERVE_PID" 2>/dev/null
+        wait "$SERVE_PID" 2>/dev/null
+        SERVE_PID=
+    fi
+}
+
+# start_serve HOME [SERVE OPTIONS...]: `cdht serve` of HOME on 127.0.0.1:$PORT (the scenario
+# sets PORT, a base offset by its PID so that two runs at once rarely meet), its stderr in
+# $T/serve.err, waiting at most 5 s for its "listening" line; a port in use moves to the next,
+# five times at most. Sets SERVE_PID.
+start_serve() {
+    local home=$1 tries
+    shift
+    for tries in 1 2 3 4 5; do
+        : >"$T/serve.err"
+        "$CDHT" serve --home "$home" --listen "tcp://127.0.0.1:$PORT" "$@" 2>"$T/serve.err" &
+        SERVE_PID=$!
+        for _ in $(seq 50); do
+            grep -q "listening on" "$T/serve.err" 2>/dev/null && return 0
+            kill -0 "$SERVE_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        stop_serve
+        PORT=$((PORT + 1))
+    done
+    echo "  setup: cdht serve did not start" >&2
+    exit 3
 }
