@@ -524,6 +524,38 @@ importer_id_ok(const char *s)
     return 1;
 }
 
+/* A citizen-id cell as typed: spaces (typed to group the digits) dropped, into d (at most 12 + 1
+ * characters kept; *toolong past that); *digits 0 when another character is there. A numeric
+ * XLSX cell of 7 to 11 digits lost its leading zeros (almost every code starts with 0): it is
+ * padded back to 12. Returns the characters in d. */
+static size_t
+importer_cid_cell(const char *cell, int numeric, char d[DOMAIN_CITIZEN_ID_DIGITS + 2],
+                  int *digits, int *toolong)
+{
+    size_t k = 0;
+    *digits = 1;
+    *toolong = 0;
+    for (const char *p = cell; *p; p++) {
+        if (*p == ' ') {
+            continue;
+        }
+        *digits &= *p >= '0' && *p <= '9';
+        if (k < DOMAIN_CITIZEN_ID_DIGITS + 1) {
+            d[k++] = *p;
+        } else {
+            *toolong = 1;
+        }
+    }
+    d[k] = '\0';
+    if (numeric && *digits && !*toolong && k < DOMAIN_CITIZEN_ID_DIGITS && k >= 7) {
+        size_t pad = DOMAIN_CITIZEN_ID_DIGITS - k;
+        memmove(d + pad, d, k + 1);
+        memset(d, '0', pad);
+        k = DOMAIN_CITIZEN_ID_DIGITS;
+    }
+    return k;
+}
+
 /* Pass 1 for one data row: a record, good or bad, and its problems listed. */
 static err_code
 importer_data(struct importer *im, const struct sheet_row *row)
@@ -632,27 +664,9 @@ importer_data(struct importer *im, const struct sheet_row *row)
         /* Spaces typed to group the digits are dropped; a numeric XLSX cell lost its leading
          * zeros (almost every code starts with 0), so it is padded back to 12 digits. */
         char d[DOMAIN_CITIZEN_ID_DIGITS + 2];
-        size_t k = 0;
         int digits = 1, toolong = 0;
-        for (const char *p = v[IMPORT_COL_CID]; *p; p++) {
-            if (*p == ' ') {
-                continue;
-            }
-            digits &= *p >= '0' && *p <= '9';
-            if (k < DOMAIN_CITIZEN_ID_DIGITS + 1) {
-                d[k++] = *p;
-            } else {
-                toolong = 1;
-            }
-        }
-        d[k] = '\0';
-        if (numeric[IMPORT_COL_CID] && digits && !toolong && k < DOMAIN_CITIZEN_ID_DIGITS &&
-            k >= 7) {
-            size_t pad = DOMAIN_CITIZEN_ID_DIGITS - k;
-            memmove(d + pad, d, k + 1);
-            memset(d, '0', pad);
-            k = DOMAIN_CITIZEN_ID_DIGITS;
-        }
+        size_t k = importer_cid_cell(v[IMPORT_COL_CID], numeric[IMPORT_COL_CID], d, &digits,
+                                     &toolong);
         if (digits && !toolong && k == DOMAIN_CITIZEN_ID_DIGITS - 1) {
             BAD(IMPORT_COL_CID, "citizen id must be 12 digits (11 given: the spreadsheet may "
                                 "have dropped a leading 0; format the column as Text)");
@@ -1500,27 +1514,9 @@ importer_score_data(struct importer *im, const struct sheet_row *row)
         /* As in person lists: spaces dropped, a numeric XLSX cell padded back to 12 digits.
          * Only the shape is checked: the person's birth year and gender are held, not typed. */
         char d[DOMAIN_CITIZEN_ID_DIGITS + 2];
-        size_t k = 0;
         int digits = 1, toolong = 0;
-        for (const char *q = v[IMPORT_SCORE_CID]; *q; q++) {
-            if (*q == ' ') {
-                continue;
-            }
-            digits &= *q >= '0' && *q <= '9';
-            if (k < DOMAIN_CITIZEN_ID_DIGITS + 1) {
-                d[k++] = *q;
-            } else {
-                toolong = 1;
-            }
-        }
-        d[k] = '\0';
-        if (numeric[IMPORT_SCORE_CID] && digits && !toolong && k < DOMAIN_CITIZEN_ID_DIGITS &&
-            k >= 7) {
-            size_t pad = DOMAIN_CITIZEN_ID_DIGITS - k;
-            memmove(d + pad, d, k + 1);
-            memset(d, '0', pad);
-            k = DOMAIN_CITIZEN_ID_DIGITS;
-        }
+        size_t k = importer_cid_cell(v[IMPORT_SCORE_CID], numeric[IMPORT_SCORE_CID], d, &digits,
+                                     &toolong);
         if (!digits) {
             BAD(IMPORT_SCORE_CID, "citizen id must contain only the digits 0-9");
         } else if (toolong || k != DOMAIN_CITIZEN_ID_DIGITS) {
