@@ -12,14 +12,13 @@
 #include <string.h>
 
 #include "domain.h"
+#include "flow.h"
 #include "hlc.h"
 #include "replica.h"
 #include "scope.h"
 #include "store.h"
 #include "trust.h"
 
-/* Vietnam's time (UTC+7): the day a grant's expiry is compared with, as in node/flow.c. */
-#define AGGREGATE_TZ_OFFSET_MS (7ll * 3600 * 1000)
 
 const char *const aggregate_cols[AGGREGATE_COUNTS] = {
     "registered", "assessed",   "passed",         "recognised", "digital",
@@ -63,27 +62,6 @@ aggregate_from_report(const struct report *rep, struct aggregate_row rows[AGGREG
         m->have[4 + i] = 1;
     }
     ASSERT(*n <= AGGREGATE_ROWS_MAX);
-}
-
-struct aggregate_grants {
-    struct store *st;
-    const char *unit;
-    char today[DOMAIN_DATE_SIZE + 1];
-    int ok;
-};
-
-static err_code
-aggregate_grants_cb(void *ctx, const struct trust_grant *g)
-{
-    struct aggregate_grants *a = ctx;
-    int yes = 0;
-    if (a->ok || !(g->role & (TRUST_REPORTER | TRUST_ROOT)) ||
-        (g->expires != NULL && strcmp(a->today, g->expires) > 0)) {
-        return ERR_OK;
-    }
-    err_code rc = trust_covers(a->st, g->unit, a->unit, &yes);
-    a->ok = rc == ERR_OK && yes;
-    return rc;
 }
 
 /* 1 when w holds every row exactly as computed (NULLs included). */
@@ -136,13 +114,12 @@ aggregate_publish(struct replica *w, struct store *src, const char *unit, int ye
     why[0] = '\0';
     rows = rows != NULL ? rows : local;
     if (w->pinned) {
-        struct aggregate_grants g = {.st = w->st, .unit = unit};
-        domain_date_format((hlc_wall_ms() + AGGREGATE_TZ_OFFSET_MS) / 86400000, g.today);
-        err_code rc = trust_grants(w->st, w->pk, aggregate_grants_cb, &g);
-        if (rc != ERR_OK && rc != ERR_NOTFOUND) {
+        struct flow_grants_of g;
+        err_code rc = flow_grants_of(w, unit, &g);
+        if (rc != ERR_OK) {
             return rc;
         }
-        if (!g.ok) {
+        if (!(g.covering & (TRUST_REPORTER | TRUST_ROOT))) {
             snprintf(why, AGGREGATE_WHY_SIZE,
                      "this device holds no reporter grant covering unit %s (the root issues one: "
                      "cdht cert issue ... --role reporter --unit %s)",

@@ -411,3 +411,9 @@ domain_date_range_check(const char *from, const char *to, const char **reason)
     }
     return ERR_OK;
 }
+
+void
+domain_today(int64_t wall_ms, char out[DOMAIN_DATE_SIZE + 1])
+{
+    domain_date_format((wall_ms + DOMAIN_TZ_OFFSET_MS) / 86400000, out);
+}

@@ -52,6 +52,11 @@ err_code domain_unit_code_check(const char *s, const char **reason) WARN_UNUSED;
 err_code domain_date_parse(const char *s, int64_t *days, const char **reason) WARN_UNUSED;
 /* Formats days since 1970-01-01 as YYYY-MM-DD; the day must lie in the accepted years. */
 void domain_date_format(int64_t days, char out[DOMAIN_DATE_SIZE + 1]);
+/* Dates people write (a certificate's expiry, a decision's date) are days in Vietnam: UTC+7,
+ * no daylight saving. A certificate that "expires 2026-12-31" counts until midnight in Hanoi. */
+#define DOMAIN_TZ_OFFSET_MS (7ll * 3600 * 1000)
+/* Today's date in Vietnam from a wall clock in ms since the epoch (hlc_wall_ms()). */
+void domain_today(int64_t wall_ms, char out[DOMAIN_DATE_SIZE + 1]);
 /* A validity range: each bound is NULL (open) or a date already checked; from must not be after
  * to (a unit valid for one day has from == to). */
 err_code domain_date_range_check(const char *from, const char *to, const char **reason) WARN_UNUSED;

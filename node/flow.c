@@ -23,8 +23,6 @@
 #include "trust.h"
 #include "units.h"
 
-/* Trust dates are days in Vietnam (UTC+7), as trust.c judges a grant's expiry. */
-#define FLOW_TZ_OFFSET_MS (7ll * 3600 * 1000)
 #define FLOW_EXEMPLARY_DEFAULT 5
 
 static const char *const flow_score_cols[RULES_IND_MAX] = {"s01", "s02", "s03", "s04", "s05",
@@ -598,36 +596,44 @@ flow_preview(const struct flow_group *g, const struct flow_scores *sc, int disad
 
 /* ---- checking a step ----------------------------------------------------------------------- */
 
-struct flow_grants {
+struct flow_grants_walk {
     struct store *st;
     const char *unit;
-    char today[UNITS_DATE_BUF];
-    unsigned covering; /* roles of unexpired grants covering unit */
-    unsigned held;     /* roles of unexpired grants anywhere */
-    unsigned expired;  /* roles whose grants have all expired (refined after the walk) */
-    char held_unit[6][FLOW_WORD_SIZE]; /* per role bit: the first unexpired grant's unit */
+    char today[DOMAIN_DATE_SIZE + 1];
+    struct flow_grants_of *g;
 };
 
 static err_code
-flow_grants_cb(void *ctx, const struct trust_grant *g)
+flow_grants_cb(void *ctx, const struct trust_grant *gr)
 {
-    struct flow_grants *f = ctx;
+    struct flow_grants_walk *w = ctx;
+    struct flow_grants_of *f = w->g;
     int yes = 0;
-    if (g->expires != NULL && strcmp(f->today, g->expires) > 0) {
-        f->expired |= g->role;
+    if (gr->expires != NULL && strcmp(w->today, gr->expires) > 0) {
+        f->expired |= gr->role;
         return ERR_OK;
     }
-    for (unsigned b = 0; b < 6; b++) {
-        if ((g->role & (1u << b)) && !(f->held & (1u << b))) {
-            snprintf(f->held_unit[b], sizeof f->held_unit[b], "%s", g->unit);
+    for (unsigned b = 0; b < FLOW_ROLE_BITS; b++) {
+        if ((gr->role & (1u << b)) && !(f->held & (1u << b))) {
+            snprintf(f->held_unit[b], sizeof f->held_unit[b], "%s", gr->unit);
         }
     }
-    f->held |= g->role;
-    err_code rc = trust_covers(f->st, g->unit, f->unit, &yes);
+    f->held |= gr->role;
+    err_code rc = trust_covers(w->st, gr->unit, w->unit, &yes);
     if (rc == ERR_OK && yes) {
-        f->covering |= g->role;
+        f->covering |= gr->role;
     }
     return rc;
+}
+
+err_code
+flow_grants_of(struct replica *r, const char *unit, struct flow_grants_of *out)
+{
+    memset(out, 0, sizeof *out);
+    struct flow_grants_walk w = {.st = r->st, .unit = unit, .g = out};
+    domain_today(hlc_wall_ms(), w.today);
+    err_code rc = trust_grants(r->st, r->pk, flow_grants_cb, &w);
+    return rc == ERR_NOTFOUND ? ERR_OK : rc;
 }
 
 /* "writer or approver": the role names of mask. */
@@ -636,7 +642,7 @@ flow_roles_str(unsigned mask, char *buf, size_t cap)
 {
     size_t n = 0;
     buf[0] = '\0';
-    for (unsigned b = 0; b < 6; b++) {
+    for (unsigned b = 0; b < FLOW_ROLE_BITS; b++) {
         if (mask & (1u << b)) {
             int k = snprintf(buf + n, cap - n, "%s%s", n ? " or " : "", trust_role_name(1u << b));
             if (k < 0 || (size_t)k >= cap - n) {
@@ -713,19 +719,16 @@ flow_check(struct replica *r, const struct flow_state *s, enum rules_action act,
         return ERR_DENIED;
     }
     if (r->pinned) {
-        struct flow_grants f = {.st = r->st, .unit = s->unit[0] ? s->unit : s->person_unit};
-        int64_t days = (hlc_wall_ms() + FLOW_TZ_OFFSET_MS) / 86400000;
-        char d[DOMAIN_DATE_SIZE + 1];
-        domain_date_format(days, d);
-        snprintf(f.today, sizeof f.today, "%s", d);
-        err_code rc = trust_grants(r->st, r->pk, flow_grants_cb, &f);
-        if (rc != ERR_OK && rc != ERR_NOTFOUND) {
+        const char *unit = s->unit[0] ? s->unit : s->person_unit;
+        struct flow_grants_of f;
+        err_code rc = flow_grants_of(r, unit, &f);
+        if (rc != ERR_OK) {
             return rc;
         }
         if (!rules_transition(s->status, act, f.covering, review_roles, &next, NULL)) {
             /* The roles this step takes, found by asking the rules one role at a time. */
             unsigned need = 0;
-            for (unsigned b = 0; b < 6; b++) {
+            for (unsigned b = 0; b < FLOW_ROLE_BITS; b++) {
                 if ((1u << b) != RULES_ROLE_ROOT &&
                     rules_transition(s->status, act, 1u << b, review_roles, NULL, NULL)) {
                     need |= 1u << b;
@@ -734,12 +737,12 @@ flow_check(struct replica *r, const struct flow_state *s, enum rules_action act,
             char roles[64];
             flow_roles_str(need, roles, sizeof roles);
             unsigned b = 0;
-            while (b < 6 && !(need & f.held & (1u << b))) {
+            while (b < FLOW_ROLE_BITS && !(need & f.held & (1u << b))) {
                 b++;
             }
-            if (b < 6) {
+            if (b < FLOW_ROLE_BITS) {
                 snprintf(why, FLOW_WHY_SIZE, "%s grant for %s does not cover unit %s",
-                         trust_role_name(1u << b), f.held_unit[b], f.unit);
+                         trust_role_name(1u << b), f.held_unit[b], unit);
             } else if (need & f.expired) {
                 snprintf(why, FLOW_WHY_SIZE,
                          "this device's %s grant has expired (ask the hub for "
@@ -747,7 +750,7 @@ flow_check(struct replica *r, const struct flow_state *s, enum rules_action act,
                          roles);
             } else {
                 snprintf(why, FLOW_WHY_SIZE, "this device holds no %s grant covering unit %s%s",
-                         roles, f.unit,
+                         roles, unit,
                          (act == RULES_ACT_APPROVE || act == RULES_ACT_REJECT) &&
                                  (f.held & SCHEMA_ROLE_WRITER)
                              ? " (a writer cannot approve)"

@@ -135,6 +135,19 @@ void flow_preview(const struct flow_group *g, const struct flow_scores *sc, int 
 
 /* ---- checking a step ---- */
 
+/* The role bits (trust.h): writer .. reporter, bits 0..5. */
+#define FLOW_ROLE_BITS 6u
+/* This device's unexpired grants against unit, for the write-time checks (the commit's trust
+ * check is the second line): the roles of grants covering unit, the roles held anywhere (and,
+ * per role bit, the unit of the first such grant, to say which unit it does cover), and the
+ * roles held only by expired grants. Expiry is judged on today's date in Vietnam. */
+struct flow_grants_of {
+    unsigned covering, held, expired;
+    char held_unit[FLOW_ROLE_BITS][FLOW_WORD_SIZE];
+};
+err_code flow_grants_of(struct replica *r, const char *unit,
+                        struct flow_grants_of *out) WARN_UNUSED;
+
 /* May this device take act on s now? ERR_OK (and *to, may be NULL, gets the status afterwards),
  * or ERR_DENIED with why: the status is wrong for the step (named, with what is needed), or no
  * grant of the needed role covers s's unit. review_roles: rules_review_roles of the

@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "diag.h"
+#include "domain.h"
 #include "hlc.h"
 #include "leaf.h"
 #include "log.h"
@@ -30,9 +31,6 @@
 #include "store.h"
 #include "units.h"
 
-/* Dates of certificates are days in Vietnam (UTC+7, no daylight saving): a certificate that
- * "expires 2026-12-31" counts commits made until midnight in Hanoi. */
-#define TRUST_TZ_OFFSET_MS (7ll * 3600 * 1000)
 /* Walk from a unit towards the root: parents plus successions. */
 #define TRUST_WALK_MAX (UNITS_DEPTH_MAX + UNITS_SUCCESSION_CHAIN_MAX)
 #define TRUST_ROOT_UNIT "*"
@@ -120,7 +118,7 @@ trust_pin_root(struct store *st, const uint8_t pk[KEY_PUBLIC_SIZE])
 static void
 trust_leaf_date(uint64_t hlc, char out[11])
 {
-    int64_t ms = (int64_t)(hlc >> HLC_COUNTER_BITS) + TRUST_TZ_OFFSET_MS;
+    int64_t ms = (int64_t)(hlc >> HLC_COUNTER_BITS) + DOMAIN_TZ_OFFSET_MS;
     time_t s = (time_t)(ms / 1000);
     struct tm tm;
     gmtime_r(&s, &tm);

@@ -24,8 +24,6 @@
 
 /* A collective's name is a family's name or a school's: the same bound as a person's name. */
 #define COLLECTIVE_NAME_SIZE_MAX PERSON_NAME_SIZE_MAX
-/* Vietnam's time (UTC+7), for "today" in grant expiry and the default year, like flow.c. */
-#define COLLECTIVE_TZ_OFFSET_MS (7ll * 3600 * 1000)
 /* The collective rule string as a framework stores it ("adults_pct:100"). */
 #define COLLECTIVE_RULE_BUF 32u
 
@@ -45,7 +43,7 @@ collective_kind_ok(const char *k)
 static void
 collective_today(char out[DOMAIN_DATE_SIZE + 1])
 {
-    domain_date_format((hlc_wall_ms() + COLLECTIVE_TZ_OFFSET_MS) / 86400000, out);
+    domain_today(hlc_wall_ms(), out);
 }
 
 /* Parses an optional year option; 0 on success (absent: *out untouched, *have 0). */
@@ -65,36 +63,6 @@ collective_year_opt(const struct cli *c, const char *name, const char *s, int64_
 
 /* ---- the write-time grant check (the merge-time one in trust.c is the second line) ---------- */
 
-struct collective_grants {
-    struct store *st;
-    const char *unit;
-    char today[DOMAIN_DATE_SIZE + 1];
-    unsigned covering, held, expired;
-    char held_unit[6][UNITS_CODE_BUF]; /* per role bit: the first unexpired grant's unit */
-};
-
-static err_code
-collective_grants_cb(void *ctx, const struct trust_grant *g)
-{
-    struct collective_grants *f = ctx;
-    int yes = 0;
-    if (g->expires != NULL && strcmp(f->today, g->expires) > 0) {
-        f->expired |= g->role;
-        return ERR_OK;
-    }
-    for (unsigned b = 0; b < 6; b++) {
-        if ((g->role & (1u << b)) && !(f->held & (1u << b))) {
-            snprintf(f->held_unit[b], sizeof f->held_unit[b], "%s", g->unit);
-        }
-    }
-    f->held |= g->role;
-    err_code rc = trust_covers(f->st, g->unit, f->unit, &yes);
-    if (rc == ERR_OK && yes) {
-        f->covering |= g->role;
-    }
-    return rc;
-}
-
 /* Does this device hold an unexpired grant of role covering unit? 0, or the exit code after the
  * refusal. In open mode (no root pinned) nothing is checked, as in node/flow.c. what: the verb
  * for the writer's case ("recognise"), or NULL. */
@@ -105,10 +73,9 @@ collective_entitled(const struct cli *c, struct replica *r, const char *unit, un
     if (!r->pinned) {
         return 0;
     }
-    struct collective_grants f = {.st = r->st, .unit = unit};
-    collective_today(f.today);
-    err_code rc = trust_grants(r->st, r->pk, collective_grants_cb, &f);
-    if (rc != ERR_OK && rc != ERR_NOTFOUND) {
+    struct flow_grants_of f;
+    err_code rc = flow_grants_of(r, unit, &f);
+    if (rc != ERR_OK) {
         return cli_fail(c, rc, "cannot read this device's certificates: %s", err_str(rc));
     }
     if (f.covering & (role | TRUST_ROOT)) {
