@@ -11,50 +11,7 @@
 #include <utf8proc.h>
 
 #include "report_fmt.h"
-
-/* The same quoting as tools/cli.c (cli_csv_str, cli_json_str), which the library cannot call. */
-static void
-report_csv_str(FILE *f, const char *s)
-{
-    /* A cell a spreadsheet would read as a formula gets a leading apostrophe. */
-    if (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@') {
-        fputc('\'', f);
-    }
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"') {
-            fputc('"', f);
-        }
-        fputc(*p, f);
-    }
-    fputc('"', f);
-}
-
-static void
-report_json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
-        default:
-            if (*p < 0x20) {
-                fprintf(f, "\\u%04x", *p);
-            } else {
-                fputc(*p, f);
-            }
-        }
-    }
-    fputc('"', f);
-}
+#include "textfmt.h"
 
 /* ---- labels -------------------------------------------------------------------------------- */
 
@@ -459,11 +416,11 @@ report_csv_counts(FILE *f, const char *kind, const char *code, const char *name,
     char pct[REPORT_PCT_BUF];
     report_pct(pct, report_permille(c->passed, c->registered));
     fprintf(f, "%s,", kind);
-    report_csv_str(f, code);
+    textfmt_csv_str(f, code);
     fputc(',', f);
-    report_csv_str(f, name);
+    textfmt_csv_str(f, name);
     fputc(',', f);
-    report_csv_str(f, group);
+    textfmt_csv_str(f, group);
     fprintf(f, ",%lld,%lld,%lld,%s\n", (long long)c->registered, (long long)c->assessed,
             (long long)c->passed, pct);
 }
@@ -503,7 +460,7 @@ report_write_csv(FILE *f, const struct report *r, enum report_lang l)
                 continue;
             }
             fprintf(f, "%s,", report_metric_code((enum report_metric)m));
-            report_csv_str(f, t->plan);
+            textfmt_csv_str(f, t->plan);
             fprintf(f, ",%s,%d,%d,%lld,%lld,%s,%s\n", t->level, t->milestone, t->pct,
                     (long long)r->m[m].num, (long long)r->m[m].den, pct,
                     report_state_code(report_target_state(t, &r->m[m])));
@@ -560,7 +517,7 @@ report_json_groups(FILE *f, const struct report *r, const struct report_counts g
     fputc('{', f);
     for (unsigned k = 0; k < r->ngroups; k++) {
         fprintf(f, "%s", k ? "," : "");
-        report_json_str(f, r->groups[k].code);
+        textfmt_json_str(f, r->groups[k].code);
         fputc(':', f);
         report_json_counts(f, &g[k]);
     }
@@ -571,25 +528,25 @@ static void
 report_write_json(FILE *f, const struct report *r, enum report_lang l)
 {
     fputs("{\"unit\":", f);
-    report_json_str(f, r->unit);
+    textfmt_json_str(f, r->unit);
     fputs(",\"unit_name\":", f);
-    report_json_str(f, r->unit_name);
+    textfmt_json_str(f, r->unit_name);
     fprintf(f, ",\"year\":%d,\"as_of\":\"%s\",\"lang\":\"%s\",\"adult_age\":%d,\"groups\":[",
             r->year, r->as_of, l == REPORT_EN ? "en" : "vi", r->adult_age);
     for (unsigned k = 0; k < r->ngroups; k++) {
         fputs(k ? ",{\"code\":" : "{\"code\":", f);
-        report_json_str(f, r->groups[k].code);
+        textfmt_json_str(f, r->groups[k].code);
         fputs(",\"name\":", f);
-        report_json_str(f, report_group_name(l, &r->groups[k]));
+        textfmt_json_str(f, report_group_name(l, &r->groups[k]));
         fputc('}', f);
     }
     fputs("],\n\"children\":[", f);
     for (size_t i = 0; i < r->nchildren; i++) {
         const struct report_child *c = &r->children[i];
         fputs(i ? ",\n{\"code\":" : "\n{\"code\":", f);
-        report_json_str(f, c->code);
+        textfmt_json_str(f, c->code);
         fputs(",\"name\":", f);
-        report_json_str(f, c->self ? r->unit_name : c->name);
+        textfmt_json_str(f, c->self ? r->unit_name : c->name);
         fprintf(f, ",\"self\":%s,\"disadvantaged\":%s,\"groups\":", c->self ? "true" : "false",
                 c->disadvantaged ? "true" : "false");
         report_json_groups(f, r, c->g);
@@ -609,11 +566,11 @@ report_write_json(FILE *f, const struct report *r, enum report_lang l)
     for (size_t i = 0; i < r->ntargets; i++) {
         const struct report_target *t = &r->targets[i];
         fputs(i ? ",\n{\"plan\":" : "\n{\"plan\":", f);
-        report_json_str(f, t->plan);
+        textfmt_json_str(f, t->plan);
         fputs(",\"plan_unit\":", f);
-        report_json_str(f, t->plan_unit);
+        textfmt_json_str(f, t->plan_unit);
         fputs(",\"level\":", f);
-        report_json_str(f, t->level);
+        textfmt_json_str(f, t->level);
         fprintf(f, ",\"metric\":\"%s\",\"milestone\":%d,\"target_pct\":%d,\"actual_pct\":",
                 report_metric_code(t->metric), t->milestone, t->pct);
         report_json_pct(f, report_permille(r->m[t->metric].num, r->m[t->metric].den));

@@ -14,6 +14,7 @@
 #include "commands.h"
 #include "keys.h"
 #include "replica.h"
+#include "textfmt.h"
 
 void
 cli_init(struct cli *c, const char *cmd, const char *usage)
@@ -292,45 +293,13 @@ cli_hash_b64(const uint8_t h[HASH_SIZE], char out[48])
 void
 cli_json_str(FILE *f, const char *s)
 {
-    fputc('"', f);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': fputs("\\\"", f); break;
-        case '\\': fputs("\\\\", f); break;
-        case '\n': fputs("\\n", f); break;
-        case '\r': fputs("\\r", f); break;
-        case '\t': fputs("\\t", f); break;
-        default:
-            if (*p < 0x20) {
-                fprintf(f, "\\u%04x", *p);
-            } else {
-                fputc(*p, f);
-            }
-        }
-    }
-    fputc('"', f);
+    textfmt_json_str(f, s);
 }
 
 void
 cli_csv_str(FILE *f, const char *s)
 {
-    /* A cell a spreadsheet would read as a formula gets a leading apostrophe (the usual
-     * defence against CSV injection); names never start with these characters. */
-    if (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@') {
-        fputc('\'', f);
-    }
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fputs(s, f);
-        return;
-    }
-    fputc('"', f);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"') {
-            fputc('"', f);
-        }
-        fputc(*p, f);
-    }
-    fputc('"', f);
+    textfmt_csv_str(f, s);
 }
 
 int
