@@ -987,27 +987,41 @@ out:
 
 /* ---- publishing ---------------------------------------------------------------------------- */
 
+/* The options of `framework publish` and `plan publish` (cmd and usage as cli_init keeps them:
+ * literals; seed_what: what --seed publishes): exactly one of --seed and --from FILE, and --unit; then the replica,
+ * opened for writing. 0 with *r set, CLI_HELP_SHOWN, or the exit code after the message. */
+static int
+publish_open(struct cli *c, int argc, char **argv, const char *cmd, const char *usage,
+             const char *seed_what, const char **unit_opt, const char **from, struct replica **r)
+{
+    cli_init(c, cmd, usage);
+    int seed = 0;
+    *r = NULL;
+    const struct cli_opt opts[] = {
+        {"seed", 0, NULL, &seed}, {"from", 0, from, NULL}, {"unit", 0, unit_opt, NULL}};
+    int ec = cli_parse(c, argc, argv, opts, sizeof opts / sizeof opts[0], 0, NULL);
+    if (ec != 0) {
+        return ec;
+    }
+    if (seed == (*from != NULL)) {
+        return cli_usage(c, "give either --seed (%s) or --from FILE (docs/import-template.md)",
+                         seed_what);
+    }
+    return cli_open(c, REPLICA_WRITE, r);
+}
+
 static int
 framework_publish(int argc, char **argv)
 {
     struct cli c;
-    cli_init(&c, "framework publish",
-             "framework publish --home DIR (--seed | --from FILE.csv|FILE.xlsx) [--unit CODE]");
     const char *unit_opt = NULL, *from = NULL;
-    int seed = 0;
-    const struct cli_opt opts[] = {
-        {"seed", 0, NULL, &seed}, {"from", 0, &from, NULL}, {"unit", 0, &unit_opt, NULL}};
-    int ec = cli_parse(&c, argc, argv, opts, sizeof opts / sizeof opts[0], 0, NULL);
-    if (ec != 0) {
-        return ec == CLI_HELP_SHOWN ? CLI_OK : ec;
-    }
-    if (seed == (from != NULL)) {
-        return cli_usage(&c, "give either --seed (the built-in 244/QĐ-KHVN framework) or --from "
-                             "FILE (docs/import-template.md)");
-    }
     struct replica *r = NULL;
-    if ((ec = cli_open(&c, REPLICA_WRITE, &r)) != 0) {
-        return ec;
+    int ec = publish_open(
+        &c, argc, argv, "framework publish",
+        "framework publish --home DIR (--seed | --from FILE.csv|FILE.xlsx) [--unit CODE]",
+        "the built-in 244/QĐ-KHVN framework", &unit_opt, &from, &r);
+    if (ec != 0 || r == NULL) {
+        return ec == CLI_HELP_SHOWN ? CLI_OK : ec;
     }
     if (from != NULL) {
         ec = framework_publish_file(&c, r, from, unit_opt);
@@ -1057,23 +1071,14 @@ static int
 plan_publish(int argc, char **argv)
 {
     struct cli c;
-    cli_init(&c, "plan publish",
-             "plan publish --home DIR (--seed | --from FILE.csv|FILE.xlsx) [--unit CODE]");
     const char *unit_opt = NULL, *from = NULL;
-    int seed = 0;
-    const struct cli_opt opts[] = {
-        {"seed", 0, NULL, &seed}, {"from", 0, &from, NULL}, {"unit", 0, &unit_opt, NULL}};
-    int ec = cli_parse(&c, argc, argv, opts, sizeof opts / sizeof opts[0], 0, NULL);
-    if (ec != 0) {
-        return ec == CLI_HELP_SHOWN ? CLI_OK : ec;
-    }
-    if (seed == (from != NULL)) {
-        return cli_usage(&c, "give either --seed (the built-in plans) or --from FILE "
-                             "(docs/import-template.md)");
-    }
     struct replica *r = NULL;
-    if ((ec = cli_open(&c, REPLICA_WRITE, &r)) != 0) {
-        return ec;
+    int ec = publish_open(
+        &c, argc, argv, "plan publish",
+        "plan publish --home DIR (--seed | --from FILE.csv|FILE.xlsx) [--unit CODE]",
+        "the built-in plans", &unit_opt, &from, &r);
+    if (ec != 0 || r == NULL) {
+        return ec == CLI_HELP_SHOWN ? CLI_OK : ec;
     }
     if (from != NULL) {
         ec = plan_publish_file(&c, r, from, unit_opt);
