@@ -1098,6 +1098,34 @@ importer_change_bytes(const char *pk, const struct replica_cell *cells, size_t n
     return b;
 }
 
+/* Ends a write pass: commits the leaf in progress (t, or NULL), then the batch of leaves when
+ * write (or aborts it after an error, so that nothing of the import is kept); counts the leaf and
+ * whether the import was written. Returns the pass's result. */
+static err_code
+importer_write_end(struct replica *r, struct replica_txn *t, int write, err_code e,
+                   struct importer_result *res)
+{
+    if (e == ERR_OK && t != NULL) {
+        e = replica_txn_commit(r, t, NULL);
+        res->leaves += e == ERR_OK;
+        t = NULL;
+    }
+    replica_txn_free(t);
+    if (write) {
+        if (e == ERR_OK) {
+            e = replica_batch_commit(r);
+        } else {
+            replica_batch_abort(r);
+        }
+        if (e != ERR_OK) {
+            res->changes = res->leaves = 0;
+        } else {
+            res->written = 1;
+        }
+    }
+    return e;
+}
+
 /* Pass 2's writing half: one batch, a leaf per IMPORT_LEAF_CHANGES_MAX changes or
  * IMPORT_LEAF_BYTES_TARGET bytes. With write 0 it only counts. */
 static err_code
@@ -1156,25 +1184,7 @@ importer_write(struct importer *im, struct importer_people *pp, int write)
         bytes += b;
         res->changes++;
     }
-    if (e == ERR_OK && t != NULL) {
-        e = replica_txn_commit(r, t, NULL);
-        res->leaves += e == ERR_OK;
-        t = NULL;
-    }
-    replica_txn_free(t);
-    if (write) {
-        if (e == ERR_OK) {
-            e = replica_batch_commit(r);
-        } else {
-            replica_batch_abort(r);
-        }
-        if (e != ERR_OK) {
-            res->changes = res->leaves = 0;
-        } else {
-            res->written = 1;
-        }
-    }
-    return e;
+    return importer_write_end(r, t, write, e, res);
 }
 
 /* ---- Score sheets: pass 1 ---------------------------------------------------------------- */
@@ -2012,25 +2022,7 @@ importer_score_write(struct importer *im, int write)
         in_leaf += np;
         bytes += b;
     }
-    if (e == ERR_OK && t != NULL) {
-        e = replica_txn_commit(r, t, NULL);
-        res->leaves += e == ERR_OK;
-        t = NULL;
-    }
-    replica_txn_free(t);
-    if (write) {
-        if (e == ERR_OK) {
-            e = replica_batch_commit(r);
-        } else {
-            replica_batch_abort(r);
-        }
-        if (e != ERR_OK) {
-            res->changes = res->leaves = 0;
-        } else {
-            res->written = 1;
-        }
-    }
-    return e;
+    return importer_write_end(r, t, write, e, res);
 }
 
 static int
